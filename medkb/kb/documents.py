@@ -1,0 +1,46 @@
+"""Document nodes: one per staged citation that reached the graph, keyed `PMID:<pmid>`."""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+from medkb.kb.client import GraphClient
+
+_MERGE_DOCUMENTS: LiteralString = """
+UNWIND $rows AS row
+MERGE (d:Document {id: row.id})
+ON CREATE SET d.pmid = row.pmid
+WITH d, row
+WHERE d.content_hash IS NULL OR d.content_hash <> row.content_hash
+SET d.title = row.title, d.year = row.year, d.journal = row.journal,
+    d.version = row.version, d.content_hash = row.content_hash, d.run = $run
+"""
+
+
+def document_rows(staged: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "id": f"PMID:{r['source_key']}",
+            "pmid": r["source_key"],
+            "title": r["title"],
+            "year": r["pub_year"],
+            "journal": r["journal"],
+            "version": r["version"],
+            "content_hash": r["content_hash"],
+        }
+        for r in staged
+    ]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def merge_documents(client: GraphClient, staged: list[dict[str, Any]], run_id: str, batch_size: int = 2000) -> dict[str, int]:
+    """Create or update Document nodes; unchanged documents keep the run that last changed them."""
+    return client.write_batches(_MERGE_DOCUMENTS, document_rows(staged), batch_size=batch_size, run=run_id)
+
+
+def record_run(client: GraphClient, run_id: str, props: dict[str, Any]) -> None:
+    """A Run node per refresh, carrying its windows, model version, counts and status."""
+    client.write(
+        "MERGE (r:Run {id: $id}) SET r += $props",
+        {"id": run_id, "props": {k: v for k, v in props.items() if v is not None}},
+    )

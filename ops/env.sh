@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# The documented local defaults for every MedKB setting. Sourced by ops/*.sh and the Makefile.
+# Each value can be overridden from the environment; none of these is a production secret:
+# deployments take theirs from Airflow connections or .env (see docker-compose.yml).
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export MEDKB_ENV="${MEDKB_ENV:-dev}"                       # dev | test (test: own Neo4j + own PG db)
+export MEDKB_LOCAL_DIR="${MEDKB_LOCAL_DIR:-$ROOT/.local}"   # service state, logs, data (git-ignored)
+export MEDKB_DATA_DIR="${MEDKB_DATA_DIR:-$MEDKB_LOCAL_DIR/data}"
+
+export MEDKB_PG_PORT="${MEDKB_PG_PORT:-5432}"
+export MEDKB_PG_USER="${MEDKB_PG_USER:-medkb}"
+export MEDKB_PG_PASSWORD="${MEDKB_PG_PASSWORD:-medkb-local}"
+export MEDKB_PG_DB="${MEDKB_PG_DB:-medkb}"
+export MEDKB_PG_TEST_DB="${MEDKB_PG_TEST_DB:-medkb_test}"
+export MEDKB_AIRFLOW_DB="${MEDKB_AIRFLOW_DB:-airflow}"
+
+if [[ "$MEDKB_ENV" == test ]]; then
+  export MEDKB_NEO4J_BOLT_PORT="${MEDKB_NEO4J_BOLT_PORT:-7688}"
+  export MEDKB_NEO4J_HTTP_PORT="${MEDKB_NEO4J_HTTP_PORT:-7475}"
+  export MEDKB_NEO4J_HEAP="${MEDKB_NEO4J_HEAP:-1g}"
+  export MEDKB_NEO4J_PAGECACHE="${MEDKB_NEO4J_PAGECACHE:-512m}"
+  _db="$MEDKB_PG_TEST_DB"
+else
+  export MEDKB_NEO4J_BOLT_PORT="${MEDKB_NEO4J_BOLT_PORT:-7687}"
+  export MEDKB_NEO4J_HTTP_PORT="${MEDKB_NEO4J_HTTP_PORT:-7474}"
+  export MEDKB_NEO4J_HEAP="${MEDKB_NEO4J_HEAP:-2g}"
+  export MEDKB_NEO4J_PAGECACHE="${MEDKB_NEO4J_PAGECACHE:-1g}"
+  _db="$MEDKB_PG_DB"
+fi
+export MEDKB_NEO4J_USER="${MEDKB_NEO4J_USER:-neo4j}"
+export MEDKB_NEO4J_PASSWORD="${MEDKB_NEO4J_PASSWORD:-medkb-local-neo4j}"
+export MEDKB_REDIS_PORT="${MEDKB_REDIS_PORT:-6379}"
+
+# What the medkb library reads (medkb/settings.py).
+export MEDKB_PG_URI="${MEDKB_PG_URI:-postgresql://$MEDKB_PG_USER:$MEDKB_PG_PASSWORD@127.0.0.1:$MEDKB_PG_PORT/$_db}"
+export MEDKB_NEO4J_URI="${MEDKB_NEO4J_URI:-bolt://127.0.0.1:$MEDKB_NEO4J_BOLT_PORT}"
+# Keyed hash for patient pseudonyms; a deployment sets its own secret.
+export MEDKB_PSEUDONYM_KEY="${MEDKB_PSEUDONYM_KEY:-medkb-local-pseudonym-key}"
+
+# Airflow: home inside the project, metadata in the local Postgres, examples off, and the
+# connections the DAGs use given as AIRFLOW_CONN_* variables.
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$MEDKB_LOCAL_DIR/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$ROOT/dags}"
+export AIRFLOW__CORE__PLUGINS_FOLDER="${AIRFLOW__CORE__PLUGINS_FOLDER:-$ROOT/plugins}"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-postgresql+psycopg2://$MEDKB_PG_USER:$MEDKB_PG_PASSWORD@127.0.0.1:$MEDKB_PG_PORT/$MEDKB_AIRFLOW_DB}"
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+export AIRFLOW__CELERY__BROKER_URL="${AIRFLOW__CELERY__BROKER_URL:-redis://127.0.0.1:$MEDKB_REDIS_PORT/0}"
+export AIRFLOW_CONN_MEDKB_POSTGRES="${AIRFLOW_CONN_MEDKB_POSTGRES:-$MEDKB_PG_URI}"
+export AIRFLOW_CONN_MEDKB_NEO4J="${AIRFLOW_CONN_MEDKB_NEO4J:-neo4j://$MEDKB_NEO4J_USER:$MEDKB_NEO4J_PASSWORD@127.0.0.1:$MEDKB_NEO4J_BOLT_PORT}"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+unset _db
