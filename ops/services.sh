@@ -17,7 +17,7 @@ source "$ROOT/ops/env.sh"
 
 LOCAL="$MEDKB_LOCAL_DIR"
 NEO4J_DIST="$LOCAL/neo4j-dist"          # jars, shared by every instance, kept between runs
-NEO4J_HOME="$LOCAL/$MEDKB_ENV/neo4j"     # conf, data, logs, run of this instance
+NEO4J_HOME="${MEDKB_NEO4J_HOME:-$LOCAL/$MEDKB_ENV/neo4j}"   # conf, data, logs, run of this instance
 REDIS_DIR="$LOCAL/redis"
 PG_VERSION="${MEDKB_PG_VERSION:-$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)}"
 PG_CLUSTER="${MEDKB_PG_CLUSTER:-medkb}"

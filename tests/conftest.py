@@ -51,6 +51,6 @@ def pg(migrated: Settings) -> Iterator:
 def graph(settings: Settings) -> Iterator[GraphClient]:
     """The test Neo4j, emptied (data only: constraints and indexes stay) and with the schema applied."""
     with GraphClient(settings.neo4j) as client:
-        client.write("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        client.write_autocommit("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
         init_schema(client)
         yield client

@@ -92,6 +92,11 @@ class GraphClient:
         with self.driver.session(database=self.target.database) as s:
             return s.execute_write(work)
 
+    def write_autocommit(self, query: LiteralString, params: Mapping[str, Any] | None = None) -> None:
+        """For statements that manage their own transactions (`CALL {…} IN TRANSACTIONS`)."""
+        with self.driver.session(database=self.target.database) as s:
+            s.run(query, dict(params or {})).consume()
+
     def write_batches(
         self, query: LiteralString, rows: list[dict[str, Any]], batch_size: int = 5000, **params: Any
     ) -> dict[str, int]:
