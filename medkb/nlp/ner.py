@@ -1,0 +1,109 @@
+"""Transformer NER inference: documents in, typed character spans with confidences out.
+
+Every document is tokenised once, cut into the same sentence-packed windows the model was trained
+on, and all windows of a batch of documents run together sorted by length (little padding). On a
+CPU, `quantize=True` swaps the Linear layers for dynamic int8 ones.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from medkb.nlp.sentences import split_sentences
+from medkb.nlp.windows import LABELS, Encoded, Span, Window, decode, encode, make_windows
+
+
+class ModelDirError(RuntimeError):
+    """A model directory is missing or incomplete; the message names it and what to do."""
+
+
+class TransformerTagger:
+    """A token-classification model from a local directory (a registry version or any HF folder)."""
+
+    def __init__(
+        self, model_dir: Path | str, *, quantize: bool = False, max_tokens: int | None = None,
+        batch_size: int = 32, device: str | None = None, threads: int | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / "config.json").exists():
+            raise ModelDirError(f"{self.model_dir}: no config.json; train one with `medkb train ner` or pass a model directory")
+        if threads:
+            torch.set_num_threads(threads)
+        meta_path = self.model_dir / "medkb.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        self.max_tokens = max_tokens or int(meta.get("max_tokens", 126))
+        self.version = str(meta.get("version", self.model_dir.name))
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        model = AutoModelForTokenClassification.from_pretrained(self.model_dir)
+        if [model.config.id2label[i] for i in range(len(LABELS))] != list(LABELS):
+            raise ModelDirError(f"{self.model_dir}: labels {model.config.id2label} are not {LABELS}")
+        self.device = device or ("cuda" if torch.cuda.is_available() and not quantize else "cpu")
+        model.eval()
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model.to(self.device)
+        self.batch_size = batch_size
+        self.quantized = quantize
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, *, max_tokens: int, version: str = "in-training",
+                   batch_size: int = 32, device: str = "cpu") -> TransformerTagger:
+        """Wrap a model already in memory (evaluation during training)."""
+        self = cls.__new__(cls)
+        self.model_dir, self.max_tokens, self.version = Path("."), max_tokens, version
+        self.tokenizer, self.model, self.device = tokenizer, model, device
+        self.batch_size, self.quantized = batch_size, False
+        return self
+
+    def predict(self, texts: list[str], sentences: list[list[tuple[int, int]]] | None = None,
+                progress: Any = None) -> list[list[Span]]:
+        """Spans for each text (sentences: precomputed sentence spans, else split here)."""
+        items: list[tuple[int, Encoded, Window]] = []
+        encs = []
+        for d, text in enumerate(texts):
+            enc = encode(self.tokenizer, text)
+            encs.append(enc)
+            sents = sentences[d] if sentences is not None else split_sentences(text)
+            items.extend((d, enc, w) for w in make_windows(enc, sents, self.max_tokens))
+        items.sort(key=lambda it: it[2].hi - it[2].lo)
+        out: list[list[Span]] = [[] for _ in texts]
+        for b in range(0, len(items), self.batch_size):
+            batch = items[b : b + self.batch_size]
+            for (d, enc, w), probs in zip(batch, self._run(batch), strict=True):
+                out[d].extend(decode(enc, w, probs))
+            if progress is not None:
+                progress.update(len(batch))
+        for spans in out:
+            spans.sort(key=lambda s: (s.start, s.end))
+        return out
+
+    def _run(self, batch: list[tuple[int, Encoded, Window]]) -> list[Any]:
+        import torch
+
+        cls, sep, pad = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
+        width = max(w.hi - w.lo for _, _, w in batch) + 2
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, (_, enc, w) in enumerate(batch):
+            row = [cls, *enc.ids[w.lo : w.hi], sep]
+            ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        with torch.inference_mode():
+            ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.device == "cuda" else _null()
+            with ctx:
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return [probs[r, 1 : 1 + (w.hi - w.lo)] for r, (_, _, w) in enumerate(batch)]
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
