@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "medkb.commands.kb",
     "medkb.commands.data",
     "medkb.commands.refresh",
+    "medkb.commands.ingest",
+    "medkb.commands.quarantine",
 )
 
 

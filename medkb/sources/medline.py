@@ -1,31 +1,45 @@
 """Streaming reader for MEDLINE/PubMed XML files (baseline and update, plain or gzipped).
 
-Memory stays flat whatever the file size: elements are cleared as soon as they are read.
+Memory stays flat whatever the file size: each article is cleared from the tree as soon as it is
+read (the root is emptied too, so not even empty shells accumulate). A record that cannot be read
+is yielded as `Rejected` (it goes to the quarantine); a file that cannot be read at all raises
+`SourceFileError` naming the file and the reason.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from xml.etree.ElementTree import Element, iterparse
+from typing import IO
+from xml.etree.ElementTree import Element, ParseError, iterparse, tostring
 
-from medkb.sources.records import Citation, Retraction
+from medkb.sources.records import Citation, Rejected, Retraction
 
 SOURCE = "medline"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class SourceFileError(RuntimeError):
-    """A source file cannot be read as a whole (not gzip, truncated, not XML)."""
+    """A source file cannot be read as a whole (empty, not gzip, truncated, not XML, not UTF-8)."""
 
 
-def _open(path: Path):
+def open_source_file(path: Path) -> IO[bytes]:
+    """Open plain or gzipped bytes; refuse empty files and `.gz` files that are not gzip."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SourceFileError(f"{path.name}: cannot open ({exc.strerror}); check the path") from None
+    if size == 0:
+        raise SourceFileError(f"{path.name}: empty file (0 bytes); re-download it")
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    if path.suffix == ".gz" or magic == b"\x1f\x8b":
-        if magic != b"\x1f\x8b":
-            raise SourceFileError(f"{path.name}: named .gz but is not gzip data; re-download the file")
+    if magic == _GZIP_MAGIC:
         return gzip.open(path, "rb")
+    if path.suffix == ".gz":
+        raise SourceFileError(f"{path.name}: named .gz but is not gzip data; re-download the file")
     return open(path, "rb")
 
 
@@ -33,59 +47,118 @@ def _text(el: Element | None) -> str:
     return "".join(el.itertext()).strip() if el is not None else ""
 
 
-def _citation(article: Element, origin: str) -> Citation:
+def _year(art: Element) -> int | None:
+    y = art.findtext("Journal/JournalIssue/PubDate/Year") or (
+        art.findtext("Journal/JournalIssue/PubDate/MedlineDate") or ""
+    )[:4]
+    if not y:
+        y = art.findtext("ArticleDate/Year") or ""
+    return int(y) if y.strip().isdigit() else None
+
+
+def _citation(article: Element, origin: str, source: str) -> Citation:
+    """Map one PubmedArticle; raises ValueError naming what is missing."""
     mc = article.find("MedlineCitation")
     if mc is None:
         raise ValueError("PubmedArticle without MedlineCitation")
     pmid_el = mc.find("PMID")
     pmid = _text(pmid_el)
-    version = int(pmid_el.get("Version", "1")) if pmid_el is not None else 1
+    if not pmid:
+        raise ValueError("MedlineCitation without a PMID")
+    raw_version = pmid_el.get("Version", "1") if pmid_el is not None else "1"
+    if not raw_version.isdigit():
+        raise ValueError(f"PMID {pmid}: Version {raw_version!r} is not a number")
     art = mc.find("Article")
-    title = _text(art.find("ArticleTitle")) if art is not None else ""
+    if art is None:
+        raise ValueError(f"PMID {pmid}: MedlineCitation without Article")
     parts = []
-    if art is not None:
-        for ab in art.findall("Abstract/AbstractText"):
-            label = ab.get("Label")
-            text = _text(ab)
-            parts.append(f"{label}: {text}" if label and text else text)
-    year = None
-    if art is not None:
-        y = art.findtext("Journal/JournalIssue/PubDate/Year") or (
-            art.findtext("Journal/JournalIssue/PubDate/MedlineDate") or ""
-        )[:4]
-        year = int(y) if y and y.isdigit() else None
-    mesh = tuple(
-        d.get("UI") or _text(d) for d in mc.findall("MeshHeadingList/MeshHeading/DescriptorName")
-    )
+    for ab in art.findall("Abstract/AbstractText"):
+        label = ab.get("Label")
+        text = _text(ab)
+        parts.append(f"{label}: {text}" if label and text else text)
+    mesh = tuple(d.get("UI") or _text(d) for d in mc.findall("MeshHeadingList/MeshHeading/DescriptorName"))
     return Citation(
-        source=SOURCE,
+        source=source,
         key=pmid,
-        version=version,
-        title=title,
+        version=int(raw_version),
+        title=_text(art.find("ArticleTitle")),
         abstract=" ".join(p for p in parts if p),
-        language=(art.findtext("Language") if art is not None else None),
-        journal=(art.findtext("Journal/Title") if art is not None else None),
-        pub_year=year,
+        language=art.findtext("Language"),
+        journal=art.findtext("Journal/Title"),
+        pub_year=_year(art),
         mesh_terms=mesh,
         origin=origin,
     )
 
 
-def read_medline(path: Path | str) -> Iterator[Citation | Retraction]:
-    """Yield citations and retractions in file order."""
+def parse_articles(
+    fh: IO[bytes], origin: str, source: str = SOURCE
+) -> Iterator[Citation | Retraction | Rejected]:
+    """Yield the records of one PubmedArticleSet stream (a file or an efetch response)."""
+    root: Element | None = None
+    position = 0
+    for event, el in iterparse(fh, events=("start", "end")):
+        if event == "start":
+            if root is None:
+                root = el
+            continue
+        if el.tag == "PubmedArticle":
+            position += 1
+            try:
+                yield _citation(el, origin, source)
+            except ValueError as exc:
+                pmid = _text(el.find("MedlineCitation/PMID")) or f"{origin}#{position}"
+                yield Rejected(
+                    source=source, key=pmid, version=1,
+                    reason=f"{origin}: article {position}: {exc}; fix the record and re-ingest the file",
+                    payload={"xml": tostring(el, encoding="unicode")}, origin=origin,
+                )
+            root.clear()  # type: ignore[union-attr]
+        elif el.tag == "DeleteCitation":
+            for p in el.findall("PMID"):
+                if _text(p):
+                    yield Retraction(source=source, key=_text(p), origin=origin)
+            root.clear()  # type: ignore[union-attr]
+
+
+def read_medline(path: Path | str, source: str = SOURCE) -> Iterator[Citation | Retraction | Rejected]:
+    """Yield citations, retractions and rejected records in file order."""
     path = Path(path)
-    origin = path.name
+    fh = open_source_file(path)
     try:
-        with _open(path) as fh:
-            for _event, el in iterparse(fh, events=("end",)):
-                if el.tag == "PubmedArticle":
-                    yield _citation(el, origin)
-                    el.clear()
-                elif el.tag == "DeleteCitation":
-                    for p in el.findall("PMID"):
-                        yield Retraction(source=SOURCE, key=_text(p), origin=origin)
-                    el.clear()
-    except (EOFError, OSError) as exc:
-        raise SourceFileError(f"{path.name}: cannot read ({exc}); the file is truncated or corrupt") from None
-    except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
-        raise SourceFileError(f"{path.name}: not well-formed XML ({exc})") from None
+        yield from parse_articles(fh, path.name, source)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SourceFileError(f"{path.name}: truncated or corrupt gzip ({exc}); re-download the file") from None
+    except ParseError as exc:
+        raise SourceFileError(_parse_error_message(path, exc)) from None
+    finally:
+        fh.close()
+
+
+def _parse_error_message(path: Path, exc: ParseError) -> str:
+    line, col = getattr(exc, "position", (0, 0))
+    if "no element found" in str(exc) and line <= 1 and col == 0:
+        return f"{path.name}: no XML in the file (empty after decompression); re-download it"
+    if "no element found" in str(exc):
+        return f"{path.name}: XML ends early at line {line} (truncated file); re-download it"
+    bad = _first_invalid_utf8(path)
+    if bad is not None:
+        return f"{path.name}: invalid UTF-8 at byte {bad} (line {line}); the file is corrupt or not UTF-8"
+    return f"{path.name}: not well-formed XML at line {line}, column {col} ({exc}); re-download or fix it"
+
+
+def _first_invalid_utf8(path: Path) -> int | None:
+    """Byte offset (in the decompressed stream) of the first invalid UTF-8 sequence, if any."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        with open_source_file(path) as fh:
+            while chunk := fh.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as err:
+                    return offset + err.start
+                offset += len(chunk)
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None

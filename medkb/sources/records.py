@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,4 +37,16 @@ class Retraction:
 
     source: str
     key: str
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record a reader could not turn into a typed record; it goes to the quarantine with its raw payload."""
+
+    source: str
+    key: str  # the record key when readable, else "<file>#<position>"
+    version: int
+    reason: str  # names what is wrong and what to do
+    payload: Mapping[str, Any]  # the raw record (pseudonymised for patient data)
     origin: str = ""

@@ -21,6 +21,8 @@ class StageCounts:
     updated: int = 0  # same key and version, new content
     unchanged: int = 0
     retracted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0  # the same record twice in one batch, identical content
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -29,15 +31,24 @@ class StageCounts:
 _UPSERT = """
 INSERT INTO staged_documents AS d
     (source, source_key, version, title, abstract, language, journal, pub_year, mesh_terms,
-     content_hash, run_id)
+     content_hash, run_id, origin)
 VALUES %s
 ON CONFLICT (source, source_key, version) DO UPDATE SET
     title = EXCLUDED.title, abstract = EXCLUDED.abstract, language = EXCLUDED.language,
     journal = EXCLUDED.journal, pub_year = EXCLUDED.pub_year, mesh_terms = EXCLUDED.mesh_terms,
-    content_hash = EXCLUDED.content_hash, run_id = EXCLUDED.run_id, state = 'staged',
-    retracted = false, updated_at = now()
+    content_hash = EXCLUDED.content_hash, run_id = EXCLUDED.run_id, origin = EXCLUDED.origin,
+    state = 'staged', retracted = false, validation_notes = '[]'::jsonb, updated_at = now()
 WHERE d.content_hash <> EXCLUDED.content_hash
-RETURNING (xmax = 0) AS inserted
+RETURNING (xmax = 0) AS inserted, source_key
+"""
+
+# A higher Version of a key replaces the lower ones: they stay, marked superseded.
+_SUPERSEDE = """
+UPDATE staged_documents AS d SET superseded = true, updated_at = now()
+FROM (SELECT source, source_key, max(version) AS top FROM staged_documents
+      WHERE source = %s AND source_key = ANY(%s) GROUP BY source, source_key) AS m
+WHERE d.source = m.source AND d.source_key = m.source_key AND d.version < m.top AND NOT d.superseded
+RETURNING d.source_key
 """
 
 
@@ -46,7 +57,7 @@ def stage_citations(conn: Any, citations: Iterable[Citation], run_id: str) -> St
     rows = [
         (
             c.source, c.key, c.version, c.title, c.abstract, c.language, c.journal, c.pub_year,
-            json.dumps(list(c.mesh_terms)), c.content_hash, run_id,
+            json.dumps(list(c.mesh_terms)), c.content_hash, run_id, c.origin or None,
         )
         for c in citations
     ]
@@ -55,26 +66,48 @@ def stage_citations(conn: Any, citations: Iterable[Citation], run_id: str) -> St
         return counts
     with conn.cursor() as cur:
         result = psycopg2.extras.execute_values(cur, _UPSERT, rows, page_size=1000, fetch=True)
-    for (inserted,) in result:
+    inserted_keys = set()
+    for inserted, key in result:
         if inserted:
             counts.staged += 1
+            inserted_keys.add(key)
         else:
             counts.updated += 1
     counts.unchanged = len(rows) - counts.staged - counts.updated
+    if inserted_keys:
+        by_source: dict[str, list[str]] = {}
+        for r in rows:
+            if r[1] in inserted_keys:
+                by_source.setdefault(r[0], []).append(r[1])
+        for source, keys in by_source.items():
+            revised = {r["source_key"] for r in fetch_all(conn, _SUPERSEDE, (source, keys))}
+            # a new row that replaces an older version is an update, not a new document
+            moved = len(revised & inserted_keys)
+            counts.staged -= moved
+            counts.updated += moved
     return counts
 
 
 def retract(conn: Any, retractions: Iterable[Retraction], run_id: str) -> int:
-    """Mark every version of each key retracted; the rows stay."""
-    keys = [(r.source, r.key) for r in retractions]
+    """Record each retraction (also for keys never staged) and mark every staged version retracted.
+
+    Returns how many keys were retracted by this call; re-running it returns 0 and changes nothing.
+    """
     n = 0
-    for source, key in keys:
-        n += execute(
+    for r in {(r.source, r.key): r for r in retractions}.values():
+        new = execute(
+            conn,
+            """INSERT INTO retractions (source, source_key, origin, run_id) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (source, source_key) DO NOTHING""",
+            (r.source, r.key, r.origin or None, run_id),
+        )
+        marked = execute(
             conn,
             """UPDATE staged_documents SET retracted = true, run_id = %s, updated_at = now()
                WHERE source = %s AND source_key = %s AND NOT retracted""",
-            (run_id, source, key),
+            (run_id, r.source, r.key),
         )
+        n += 1 if (new or marked) else 0
     return n
 
 

@@ -1,63 +1,172 @@
-"""Stage MEDLINE files into Postgres: parse, upsert in batches, advance the watermark."""
+"""Stage literature files (MEDLINE, PubTator, BioC) into Postgres, one transaction per file.
+
+Each file's rows and its watermark commit together, so a crash leaves both or neither. A file
+that cannot be read is rolled back and gets one quarantine entry naming the file and the reason;
+the other files go on. Records a reader rejects go to the quarantine with their raw payload.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from medkb.db.postgres import connect
 from medkb.settings import Settings
-from medkb.sources.medline import SOURCE, read_medline
-from medkb.sources.records import Citation, Retraction
+from medkb.sources.medline import SOURCE, SourceFileError, read_medline
+from medkb.sources.records import Citation, Rejected, Retraction
+from medkb.staging import quarantine
 from medkb.staging.documents import StageCounts, retract, stage_citations
 from medkb.staging.runs import set_watermark
 
 log = logging.getLogger(__name__)
 BATCH = 2000
 
+Reader = Callable[[Path], Iterator[Citation | Retraction | Rejected]]
+
+
+class IngestFailed(RuntimeError):
+    """The run as a whole failed (every input was unreadable); the message lists why."""
+
 
 def ingest_medline_files(
     settings: Settings, files: Iterable[Path], run_id: str, limit: int | None = None
 ) -> dict[str, int]:
-    """Stage each file in one transaction together with its watermark, so a crash leaves both or neither.
+    """Stage MEDLINE files. `limit` caps the records taken from each file (for demos and tests)."""
+    return ingest_files(settings, files, run_id, read_medline, SOURCE, limit=limit)
 
-    `limit` caps the citations taken from each file (a slice for demos and tests).
-    """
+
+def ingest_files(
+    settings: Settings,
+    files: Iterable[Path],
+    run_id: str,
+    reader: Reader,
+    source: str,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Stage each file in its own transaction with its watermark; return staged/updated/... counts."""
     total = StageCounts()
+    failed: list[str] = []
+    n_files = 0
     for path in files:
-        records = read_medline(path)
-        if limit is not None:
-            records = itertools.islice(records, limit)
-        file_counts = StageCounts()
-        with connect(settings) as conn:
-            batch: list[Citation] = []
-            retractions: list[Retraction] = []
-            for rec in records:
-                if isinstance(rec, Retraction):
-                    retractions.append(rec)
-                    continue
-                batch.append(rec)
-                if len(batch) >= BATCH:
-                    _add(file_counts, stage_citations(conn, _dedupe(batch), run_id))
-                    batch = []
-            _add(file_counts, stage_citations(conn, _dedupe(batch), run_id))
-            file_counts.retracted += retract(conn, retractions, run_id)
-            set_watermark(conn, SOURCE, Path(path).name, run_id)
-        log.info("%s: %s", Path(path).name, file_counts.as_dict())
-        _add(total, file_counts)
-    return total.as_dict()
+        path = Path(path)
+        n_files += 1
+        try:
+            with connect(settings) as conn:
+                counts = stage_records(conn, _limited(reader(path), limit), run_id, progress)
+                set_watermark(conn, source, path.name, run_id)
+        except SourceFileError as exc:
+            log.error("%s: %s", source, exc)
+            failed.append(str(exc))
+            with connect(settings) as conn:
+                quarantine.put(conn, [_file_entry(source, path, str(exc))], run_id)
+            counts = StageCounts(quarantined=1)
+        log.info("%s %s: %s", source, path.name, counts.as_dict())
+        add_counts(total, counts)
+    if n_files and len(failed) == n_files:
+        raise IngestFailed(f"{source}: no file could be read: " + "; ".join(failed))
+    return {**total.as_dict(), "files": n_files, "files_failed": len(failed)}
 
 
-def _dedupe(batch: list[Citation]) -> list[Citation]:
-    """One row per (key, version) per statement: Postgres refuses to upsert a key twice in one."""
-    seen: dict[tuple[str, int], Citation] = {}
+def stage_records(
+    conn: Any,
+    records: Iterable[Citation | Retraction | Rejected],
+    run_id: str,
+    progress: Callable[[int], None] | None = None,
+) -> StageCounts:
+    """Stage a stream of reader output on one connection (the caller owns the transaction)."""
+    counts = StageCounts()
+    batch: list[Citation] = []
+    retractions: list[Retraction] = []
+    rejected: list[Rejected] = []
+
+    def flush() -> None:
+        kept, dupes, replaced = dedupe(batch)
+        counts.duplicates += dupes
+        rejected.extend(replaced)
+        add_counts(counts, stage_citations(conn, kept, run_id))
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for rec in records:
+        if isinstance(rec, Retraction):
+            retractions.append(rec)
+        elif isinstance(rec, Rejected):
+            rejected.append(rec)
+        else:
+            batch.append(rec)
+            if len(batch) >= BATCH:
+                flush()
+    flush()
+    counts.retracted += retract(conn, retractions, run_id)
+    counts.quarantined += quarantine.put(conn, [rejected_entry(r) for r in rejected], run_id)
+    return counts
+
+
+def dedupe(batch: list[Citation]) -> tuple[list[Citation], int, list[Rejected]]:
+    """One row per (source, key, version) per batch; Postgres refuses to upsert a key twice in one.
+
+    An identical repeat is dropped (counted); a repeat with different content replaces the earlier
+    entry (a record re-issued later in the same file wins), and the earlier one is quarantined so
+    that nothing is dropped silently.
+    """
+    seen: dict[tuple[str, str, int], Citation] = {}
+    replaced: list[Rejected] = []
+    dupes = 0
     for c in batch:
-        seen[(c.key, c.version)] = c
-    return list(seen.values())
+        k = (c.source, c.key, c.version)
+        prev = seen.get(k)
+        if prev is not None:
+            if prev.content_hash == c.content_hash:
+                dupes += 1
+                continue
+            replaced.append(Rejected(
+                source=c.source, key=c.key, version=c.version,
+                reason=f"{c.origin}: {c.source} {c.key} v{c.version} appears twice in one batch with "
+                       "different content; the later entry was staged, this earlier one held back",
+                payload=_citation_payload(prev), origin=prev.origin,
+            ))
+        seen[k] = c
+    return list(seen.values()), dupes, replaced
 
 
-def _add(total: StageCounts, part: StageCounts) -> None:
+def rejected_entry(r: Rejected) -> quarantine.QuarantineEntry:
+    return quarantine.QuarantineEntry(
+        source=r.source, key=r.key, version=r.version, stage="ingest",
+        reasons=[{"expectation": "readable_record", "message": r.reason, "origin": r.origin}],
+        payload=r.payload,
+    )
+
+
+def _file_entry(source: str, path: Path, message: str) -> quarantine.QuarantineEntry:
+    info: dict[str, Any] = {"file": str(path)}
+    try:
+        data = path.read_bytes()
+        info.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), head=data[:512].hex())
+    except OSError as exc:
+        info["error"] = exc.strerror
+    return quarantine.QuarantineEntry(
+        source=source, key=path.name, version=1, stage="ingest",
+        reasons=[{"expectation": "readable_file", "message": message}], payload=info,
+    )
+
+
+def _citation_payload(c: Citation) -> dict[str, Any]:
+    body = asdict(c)
+    body["mesh_terms"] = list(c.mesh_terms)
+    return body
+
+
+def _limited(records: Iterator[Any], limit: int | None) -> Iterator[Any]:
+    return records if limit is None else itertools.islice(records, limit)
+
+
+def add_counts(total: StageCounts, part: StageCounts) -> None:
     for k, v in part.as_dict().items():
         setattr(total, k, getattr(total, k) + v)

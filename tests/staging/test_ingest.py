@@ -1,0 +1,108 @@
+"""Staging literature files: idempotent upserts, revisions, retractions, quarantine, watermarks."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from medkb.db.postgres import fetch_all
+from medkb.staging.ingest import IngestFailed, ingest_medline_files
+from medkb.staging.runs import get_watermark
+
+pytestmark = pytest.mark.integration
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "medline" / "sample.xml"
+PMIDS = ["399296", "399298", "399299", "399297"]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_bytes(gzip.compress(text.encode()))
+    return p
+
+
+def _rows(pg, key: str | None = None) -> list[dict]:
+    pg.commit()
+    return fetch_all(
+        pg,
+        "SELECT source_key, version, title, retracted, superseded, state, run_id FROM staged_documents "
+        "WHERE %(k)s::text IS NULL OR source_key = %(k)s ORDER BY source_key, version",
+        {"k": key},
+    )
+
+
+def test_stage_then_restage_changes_nothing(pg, settings, tmp_path: Path) -> None:
+    f = _write(tmp_path, "base0001.xml.gz", FIXTURE.read_text())
+    first = ingest_medline_files(settings, [f], "run-1")
+    assert (first["staged"], first["updated"], first["quarantined"]) == (4, 0, 0)
+    before = _rows(pg)
+    again = ingest_medline_files(settings, [f], "run-2")
+    assert (again["staged"], again["updated"], again["unchanged"]) == (0, 0, 4)
+    assert _rows(pg) == before  # not even the run id moved
+    assert get_watermark(pg, "medline") == "base0001.xml.gz"
+
+
+def test_higher_version_replaces_and_reissue_updates(pg, settings, tmp_path: Path) -> None:
+    text = FIXTURE.read_text()
+    ingest_medline_files(settings, [_write(tmp_path, "a.xml.gz", text)], "run-1")
+    revised = text.replace('<PMID Version="1">399296</PMID>', '<PMID Version="2">399296</PMID>', 1)
+    reissued = revised.replace("<ArticleTitle>", "<ArticleTitle>Corrected: ", 2)
+    counts = ingest_medline_files(settings, [_write(tmp_path, "b.xml.gz", reissued)], "run-2")
+    assert counts["staged"] == 0 and counts["updated"] == 2
+    rows = _rows(pg, "399296")
+    assert [(r["version"], r["superseded"]) for r in rows] == [(1, True), (2, False)]
+    second = [r for r in _rows(pg) if r["source_key"] != "399296" and r["title"].startswith("Corrected: ")]
+    assert len(second) == 1 and second[0]["run_id"] == "run-2" and second[0]["state"] == "staged"
+
+
+def test_delete_citation_retracts_known_and_records_unknown(pg, settings, tmp_path: Path) -> None:
+    ingest_medline_files(settings, [_write(tmp_path, "a.xml.gz", FIXTURE.read_text())], "run-1")
+    upd = ('<?xml version="1.0"?><PubmedArticleSet><DeleteCitation><PMID Version="1">399298</PMID>'
+           '<PMID Version="1">99999999</PMID></DeleteCitation></PubmedArticleSet>')
+    counts = ingest_medline_files(settings, [_write(tmp_path, "u.xml.gz", upd)], "run-2")
+    assert counts["retracted"] == 2
+    assert [r["retracted"] for r in _rows(pg, "399298")] == [True]  # marked, not lost
+    assert _rows(pg, "99999999") == []
+    rec = fetch_all(pg, "SELECT source_key, origin FROM retractions ORDER BY source_key")
+    assert rec == [{"source_key": "399298", "origin": "u.xml.gz"}, {"source_key": "99999999", "origin": "u.xml.gz"}]
+    again = ingest_medline_files(settings, [_write(tmp_path, "u.xml.gz", upd)], "run-3")
+    assert again["retracted"] == 0
+
+
+def test_same_pmid_twice_in_a_batch(pg, settings, tmp_path: Path) -> None:
+    text = FIXTURE.read_text()
+    start = text.index("<PubmedArticle>")
+    first = text[start: text.index("</PubmedArticle>") + len("</PubmedArticle>")]
+    changed = first.replace("<ArticleTitle>", "<ArticleTitle>Re-issued: ", 1)
+    body = text.replace("</PubmedArticleSet>", first + changed + "</PubmedArticleSet>")
+    counts = ingest_medline_files(settings, [_write(tmp_path, "d.xml.gz", body)], "run-1")
+    assert counts["staged"] == 4 and counts["duplicates"] == 1 and counts["quarantined"] == 1
+    assert _rows(pg, PMIDS[0])[0]["title"].startswith("Re-issued: ")
+    q = fetch_all(pg, "SELECT source_key, stage, reasons, payload FROM quarantine")
+    assert q[0]["source_key"] == PMIDS[0] and "twice in one batch" in q[0]["reasons"][0]["message"]
+    assert not q[0]["payload"]["title"].startswith("Re-issued")
+
+
+def test_bad_file_is_quarantined_and_the_rest_lands(pg, settings, tmp_path: Path) -> None:
+    good = _write(tmp_path, "good.xml.gz", FIXTURE.read_text())
+    raw = gzip.compress(FIXTURE.read_bytes())
+    truncated = tmp_path / "truncated.xml.gz"
+    truncated.write_bytes(raw[: len(raw) - 300])  # articles before the cut parse, then the file breaks
+    notgz = tmp_path / "notgzip.xml.gz"
+    notgz.write_bytes(FIXTURE.read_bytes().replace(b"399", b"777"))
+    counts = ingest_medline_files(settings, [truncated, good, notgz], "run-1")
+    assert counts["staged"] == 4 and counts["files_failed"] == 2 and counts["quarantined"] == 2
+    assert sorted(r["source_key"] for r in _rows(pg)) == sorted(PMIDS)  # nothing half-written
+    q = fetch_all(pg, "SELECT source_key, reasons, payload FROM quarantine ORDER BY source_key")
+    assert [r["source_key"] for r in q] == ["notgzip.xml.gz", "truncated.xml.gz"]
+    assert "not gzip" in q[0]["reasons"][0]["message"] and q[1]["payload"]["size"] == len(raw) - 300
+    assert get_watermark(pg, "medline") == "good.xml.gz"
+
+
+def test_run_fails_when_no_file_is_readable(pg, settings, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xml.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestFailed, match="empty.xml.gz: empty file"):
+        ingest_medline_files(settings, [empty], "run-1")
+    assert get_watermark(pg, "medline") is None
