@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any, LiteralString
 
+from medkb.kb import provenance
 from medkb.kb.client import GraphClient
 
-_MERGE_DOCUMENTS: LiteralString = """
+# A document changed by a later run is copied into a change record first (kb/provenance.py),
+# so rolling that run back restores the earlier version's properties.
+_MERGE_DOCUMENTS: LiteralString = (
+    """
 UNWIND $rows AS row
 MERGE (d:Document {id: row.id})
-ON CREATE SET d.pmid = row.pmid
+ON CREATE SET d.pmid = row.pmid, d.created_run = $run
 WITH d, row
 WHERE d.content_hash IS NULL OR d.content_hash <> row.content_hash
+"""
+    + provenance.node_changed("d", "Document")
+    + """
 SET d.title = row.title, d.year = row.year, d.journal = row.journal,
     d.version = row.version, d.content_hash = row.content_hash, d.run = $run
 """
+)
 
 
 def document_rows(staged: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,6 +26,18 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE INDEX phenotype_name IF NOT EXISTS FOR (n:Phenotype) ON (n.name)",
     "CREATE INDEX document_run IF NOT EXISTS FOR (n:Document) ON (n.run)",
     "CREATE INDEX assertion_run IF NOT EXISTS FOR (n:Assertion) ON (n.run)",
+    # Every concept also carries `Concept`, so the loader finds one by id whatever its kind.
+    "CREATE CONSTRAINT concept_id IF NOT EXISTS FOR (n:Concept) REQUIRE n.id IS UNIQUE",
+    # Provenance: what each run created (rollback deletes it) and what it changed (kb/provenance.py).
+    "CREATE CONSTRAINT change_cid IF NOT EXISTS FOR (n:Change) REQUIRE n.cid IS UNIQUE",
+    "CREATE INDEX change_run IF NOT EXISTS FOR (n:Change) ON (n.change_run)",
+    "CREATE INDEX concept_created_run IF NOT EXISTS FOR (n:Concept) ON (n.created_run)",
+    "CREATE INDEX document_created_run IF NOT EXISTS FOR (n:Document) ON (n.created_run)",
+    "CREATE INDEX assertion_created_run IF NOT EXISTS FOR (n:Assertion) ON (n.created_run)",
+    "CREATE INDEX assertion_first_seen IF NOT EXISTS FOR (n:Assertion) ON (n.first_seen)",
+    "CREATE INDEX evidence_key IF NOT EXISTS FOR ()-[r:EVIDENCE]-() ON (r.key)",
+    "CREATE INDEX evidence_run IF NOT EXISTS FOR ()-[r:EVIDENCE]-() ON (r.run)",
+    "CREATE INDEX mentions_run IF NOT EXISTS FOR ()-[r:MENTIONS]-() ON (r.run)",
     "CREATE FULLTEXT INDEX concept_names IF NOT EXISTS "
     "FOR (n:Chemical|Disease|Phenotype|Gene) ON EACH [n.name, n.synonyms_text]",
 )

@@ -1,0 +1,281 @@
+"""Loading what the extraction stage found: mentions and assertions, with their evidence.
+
+Per document and model, the input is the whole truth: a relationship from an earlier load that the
+new input no longer has (a revised abstract, a re-run extraction) is removed, and what changes or
+goes away is first copied into a change record (kb/provenance.py), so `medkb kb rollback RUN`
+restores it. Writes are batched `UNWIND $rows` statements, rows sorted by key, nodes before
+relationships; one transaction per batch of documents, retried by the driver on transient errors.
+Derived facts (assertion counts, summary edges) are recomputed from the evidence at the end
+(kb/summary.py). Every step is idempotent, so a load that dies halfway is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, LiteralString
+
+import neo4j
+
+from medkb.db.postgres import fetch_all
+from medkb.kb import provenance
+from medkb.kb.client import GraphClient
+from medkb.kb.documents import record_run
+from medkb.kb.summary import changed_evidence_assertions, recompute
+from medkb.nlp.records import ExtractedAssertion, Mention
+
+log = logging.getLogger(__name__)
+
+# Which concept kind an assertion's ends are when no mention in the document says otherwise.
+DEFAULT_ENDS = {"INDUCES": ("Chemical", "Disease"), "TREATS": ("Chemical", "Disease"),
+                "ASSOCIATED_WITH": ("Gene", "Disease")}
+
+_MERGE_CONCEPTS: LiteralString = """
+UNWIND $rows AS row
+MERGE (c:Concept {id: row.id})
+ON CREATE SET c.created_run = $run, c.name = row.name, c.source = 'extraction', c:$(row.label)
+"""
+
+_MERGE_DOCUMENTS: LiteralString = """
+UNWIND $rows AS row
+MERGE (d:Document {id: row.id})
+ON CREATE SET d.created_run = $run, d.pmid = row.pmid, d.run = $run
+"""
+
+_MERGE_ASSERTIONS: LiteralString = """
+UNWIND $rows AS row
+MERGE (a:Assertion {id: row.id})
+ON CREATE SET a.created_run = $run, a.subject = row.s, a.predicate = row.p, a.object = row.o
+WITH a, row
+MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
+MERGE (a)-[r1:SUBJECT]->(s) ON CREATE SET r1.run = a.created_run
+MERGE (a)-[r2:OBJECT]->(o) ON CREATE SET r2.run = a.created_run
+"""
+
+_MERGE_MENTIONS: LiteralString = (
+    """
+UNWIND $rows AS row
+MATCH (d:Document {id: row.doc}) MATCH (c:Concept {id: row.concept})
+MERGE (d)-[m:MENTIONS {model: row.model}]->(c)
+ON CREATE SET m.count = row.count, m.run = $run
+WITH d, c, m, row WHERE m.count <> row.count
+"""
+    + provenance.rel_touched("rel_changed", "m", "MENTIONS", "d", "c")
+    + "SET m.count = row.count, m.changed_run = $run"
+)
+
+_STALE_MENTIONS: LiteralString = (
+    """
+UNWIND $groups AS g
+MATCH (d:Document {id: g.doc})-[m:MENTIONS {model: g.model}]->(c)
+WHERE NOT c.id IN g.keep
+"""
+    + provenance.rel_touched("rel_deleted", "m", "MENTIONS", "d", "c")
+    + "DELETE m"
+)
+
+_MERGE_EVIDENCE: LiteralString = (
+    """
+UNWIND $rows AS row
+MATCH (a:Assertion {id: row.assertion}) MATCH (d:Document {id: row.doc})
+MERGE (a)-[e:EVIDENCE {key: row.key}]->(d)
+ON CREATE SET e.sentence = row.sentence, e.start = row.start, e.end = row.end, e.score = row.score,
+              e.model = row.model, e.run = $run, e.seen = $as_of
+WITH a, d, e, row WHERE e.sentence <> row.sentence OR e.end <> row.end OR e.score <> row.score
+"""
+    + provenance.rel_touched("rel_changed", "e", "EVIDENCE", "a", "d")
+    + "SET e.sentence = row.sentence, e.end = row.end, e.score = row.score, e.changed_run = $run"
+)
+
+_STALE_EVIDENCE: LiteralString = (
+    """
+UNWIND $groups AS g
+MATCH (a:Assertion)-[e:EVIDENCE {model: g.model}]->(d:Document {id: g.doc})
+WHERE NOT e.key IN g.keep
+"""
+    + provenance.rel_touched("rel_deleted", "e", "EVIDENCE", "a", "d")
+    + "DELETE e"
+)
+
+
+@dataclass
+class LoadCounts:
+    documents: int = 0
+    concepts: int = 0
+    assertions: int = 0
+    mentions: int = 0
+    mention_edges: int = 0
+    unlinked_mentions: int = 0
+    evidence: int = 0
+    batches: int = 0
+    recomputed: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        d = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        return {**d, **self.extra}
+
+
+def evidence_key(a: ExtractedAssertion) -> str:
+    """One EVIDENCE relationship per extracted row (the primary key of extracted_assertions)."""
+    return f"{a.key}|{a.doc_id}|{a.start}|{a.model}"
+
+
+def _concept_rows(mentions: Sequence[Mention], assertions: Sequence[ExtractedAssertion]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for m in sorted(mentions, key=lambda m: (m.concept_id or "", m.doc_id, m.start)):
+        if m.concept_id and m.concept_id not in rows:
+            rows[m.concept_id] = {"id": m.concept_id, "label": m.type, "name": m.text}
+    for a in assertions:
+        s_label, o_label = DEFAULT_ENDS[a.predicate]
+        rows.setdefault(a.subject_id, {"id": a.subject_id, "label": s_label, "name": a.subject_id})
+        rows.setdefault(a.object_id, {"id": a.object_id, "label": o_label, "name": a.object_id})
+    return sorted(rows.values(), key=lambda r: r["id"])
+
+
+def _doc_batches(doc_ids: list[str], weight: Counter[str], batch_size: int) -> Iterable[list[str]]:
+    """Consecutive documents, cut so that each batch carries about `batch_size` rows."""
+    batch: list[str] = []
+    rows = 0
+    for doc in doc_ids:
+        batch.append(doc)
+        rows += max(weight[doc], 1)
+        if rows >= batch_size:
+            yield batch
+            batch, rows = [], 0
+    if batch:
+        yield batch
+
+
+def _write_tx(client: GraphClient, statements: list[tuple[LiteralString, dict[str, Any]]]) -> None:
+    """Several statements in one managed write transaction: all of a batch lands, or none of it."""
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        for query, params in statements:
+            if params.get("rows", True) and params.get("groups", True):
+                tx.run(query, params).consume()
+
+    with client.driver.session(database=client.target.database) as s:
+        s.execute_write(work)
+
+
+def load_extractions(
+    client: GraphClient,
+    mentions: Sequence[Mention],
+    assertions: Sequence[ExtractedAssertion],
+    run_id: str,
+    as_of: str | None = None,
+    batch_size: int = 5000,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Load one run's mentions and assertions; `as_of` (YYYY-MM-DD, default today) dates new evidence.
+
+    `on_batch(rows)` is called after each committed batch (progress bars; tests inject failures).
+    """
+    as_of = as_of or datetime.now(UTC).date().isoformat()
+    counts = LoadCounts()
+    linked = [m for m in mentions if m.concept_id]
+    counts.unlinked_mentions = len(mentions) - len(linked)
+    counts.mentions = len(linked)
+    doc_ids = sorted({m.doc_id for m in mentions} | {a.doc_id for a in assertions})
+    record_run(client, run_id, {"kind": "load", "status": "loading", "as_of": as_of,
+                                "models": sorted({m.model for m in mentions} | {a.model for a in assertions})})
+
+    # 1. nodes: concepts, documents, assertions (with their SUBJECT/OBJECT edges)
+    concepts = _concept_rows(linked, assertions)
+    counts.concepts = len(concepts)
+    client.write_batches(_MERGE_CONCEPTS, concepts, batch_size=batch_size, run=run_id)
+    docs = [{"id": d, "pmid": d.split(":", 1)[1] if d.startswith("PMID:") else d} for d in doc_ids]
+    counts.documents = len(docs)
+    client.write_batches(_MERGE_DOCUMENTS, docs, batch_size=batch_size, run=run_id)
+    assertion_rows = sorted(
+        ({"id": a.key, "s": a.subject_id, "p": a.predicate, "o": a.object_id} for a in {a.key: a for a in assertions}.values()),
+        key=lambda r: r["id"],
+    )
+    counts.assertions = len(assertion_rows)
+    client.write_batches(_MERGE_ASSERTIONS, assertion_rows, batch_size=batch_size, run=run_id)
+
+    # 2. relationships, a batch of documents per transaction
+    mention_counts: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    mention_models: dict[str, set[str]] = defaultdict(set)
+    for m in linked:
+        mention_counts[m.doc_id][(m.concept_id or "", m.model)] += 1
+    for m in mentions:
+        mention_models[m.doc_id].add(m.model)
+    evidence_by_doc: dict[str, dict[str, ExtractedAssertion]] = defaultdict(dict)
+    for a in assertions:
+        evidence_by_doc[a.doc_id][evidence_key(a)] = a
+    weight = Counter({d: len(evidence_by_doc[d]) + len(mention_counts[d]) for d in doc_ids})
+    for batch in _doc_batches(doc_ids, weight, batch_size):
+        mention_rows = [
+            {"doc": d, "concept": c, "model": model, "count": n}
+            for d in batch for (c, model), n in sorted(mention_counts[d].items())
+        ]
+        mention_groups = [
+            {"doc": d, "model": model, "keep": sorted(c for (c, mm) in mention_counts[d] if mm == model)}
+            for d in batch for model in sorted(mention_models[d])
+        ]
+        ev_rows = [
+            {"key": k, "assertion": a.key, "doc": d, "sentence": a.sentence, "start": a.start, "end": a.end,
+             "score": float(a.score), "model": a.model}
+            for d in batch for k, a in sorted(evidence_by_doc[d].items())
+        ]
+        ev_groups = [
+            {"doc": d, "model": model, "keep": sorted(k for k, a in evidence_by_doc[d].items() if a.model == model)}
+            for d in batch for model in sorted({a.model for a in evidence_by_doc[d].values()})
+        ]
+        common = {"run": run_id, "as_of": as_of}
+        _write_tx(client, [
+            (_STALE_MENTIONS, {"groups": mention_groups, **common}),
+            (_MERGE_MENTIONS, {"rows": mention_rows, **common}),
+            (_STALE_EVIDENCE, {"groups": ev_groups, **common}),
+            (_MERGE_EVIDENCE, {"rows": ev_rows, **common}),
+        ])
+        counts.mention_edges += len(mention_rows)
+        counts.evidence += len(ev_rows)
+        counts.batches += 1
+        if on_batch:
+            on_batch(len(ev_rows) + len(mention_rows))
+
+    # 3. derived facts, for every assertion in the input and every one whose evidence this run touched
+    affected = {r["id"] for r in assertion_rows} | changed_evidence_assertions(client, run_id)
+    counts.recomputed = recompute(client, affected, run_id, batch_size=batch_size)
+    record_run(client, run_id, {"status": "loaded", **{f"loaded_{k}": v for k, v in counts.as_dict().items()}})
+    return counts.as_dict()
+
+
+def read_extractions(
+    conn: Any, run_id: str | None = None, doc_ids: Sequence[str] | None = None
+) -> tuple[list[Mention], list[ExtractedAssertion]]:
+    """The extraction stage's rows (sql/0002) for a run, or for given documents, ordered by key."""
+    if (run_id is None) == (doc_ids is None):
+        raise ValueError("read_extractions: give exactly one of run_id or doc_ids")
+    filt = "WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))"
+    params = {"run": run_id, "docs": list(doc_ids) if doc_ids is not None else None}
+    mrows = fetch_all(
+        conn,
+        "SELECT doc_id, start_off, end_off, text, type, concept_id, score, model FROM extracted_mentions "
+        f"{filt} ORDER BY doc_id, start_off, end_off, type, model",
+        params,
+    )
+    arows = fetch_all(
+        conn,
+        "SELECT doc_id, subject_id, predicate, object_id, sentence, start_off, end_off, score, model "
+        f"FROM extracted_assertions {filt} ORDER BY doc_id, subject_id, predicate, object_id, start_off, model",
+        params,
+    )
+    mentions = [
+        Mention(doc_id=r["doc_id"], start=r["start_off"], end=r["end_off"], text=r["text"], type=r["type"],
+                concept_id=r["concept_id"], score=float(r["score"]), model=r["model"])
+        for r in mrows
+    ]
+    assertions = [
+        ExtractedAssertion(subject_id=r["subject_id"], predicate=r["predicate"], object_id=r["object_id"],
+                           score=float(r["score"]), doc_id=r["doc_id"], sentence=r["sentence"],
+                           start=r["start_off"], end=r["end_off"], model=r["model"])
+        for r in arows
+    ]
+    return mentions, assertions

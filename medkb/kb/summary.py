@@ -1,0 +1,116 @@
+"""Derived facts, recomputed from the evidence rather than updated in place.
+
+An Assertion's `docs`, `score` (the strongest evidence), `first_seen`, `last_seen` and `runs`, and
+the one-hop summary edge `(subject)-[:INDUCES|TREATS|ASSOCIATED_WITH]->(object)` carrying the same
+numbers, are pure functions of its EVIDENCE relationships. Recomputing them (instead of adding to
+counters) is what makes loads idempotent and rollbacks exact. An assertion left with no evidence
+is deleted, with a change record so that rolling back the deleting run brings it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import LiteralString
+
+from medkb.kb import provenance
+from medkb.kb.client import GraphClient
+from medkb.nlp.records import PREDICATES
+
+_RECOMPUTE_ASSERTIONS: LiteralString = (
+    """
+UNWIND $ids AS aid
+MATCH (a:Assertion {id: aid})
+OPTIONAL MATCH (a)-[e:EVIDENCE]->(d:Document)
+WITH a, e, d ORDER BY e.run
+WITH a, count(DISTINCT d) AS docs, max(e.score) AS score, min(e.seen) AS first_seen,
+     max(e.seen) AS last_seen, collect(DISTINCT e.run) AS runs
+CALL (a, docs) {
+  WITH a WHERE docs = 0
+  """
+    + provenance.node_deleted("a", "Assertion")
+    + """
+  DETACH DELETE a
+}
+WITH a, docs, score, first_seen, last_seen, runs WHERE docs > 0
+SET a.docs = docs, a.score = score, a.first_seen = first_seen, a.last_seen = last_seen, a.runs = runs
+"""
+)
+
+# One literal statement per predicate: a relationship type cannot be a parameter.
+_SUMMARY: dict[str, LiteralString] = {
+    "INDUCES": """
+UNWIND $rows AS row
+MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
+OPTIONAL MATCH (a:Assertion {id: row.id})
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NULL
+  OPTIONAL MATCH (s)-[i:INDUCES]->(o) DELETE i
+}
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NOT NULL
+  MERGE (s)-[i:INDUCES]->(o)
+  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
+}
+""",
+    "TREATS": """
+UNWIND $rows AS row
+MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
+OPTIONAL MATCH (a:Assertion {id: row.id})
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NULL
+  OPTIONAL MATCH (s)-[i:TREATS]->(o) DELETE i
+}
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NOT NULL
+  MERGE (s)-[i:TREATS]->(o)
+  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
+}
+""",
+    "ASSOCIATED_WITH": """
+UNWIND $rows AS row
+MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
+OPTIONAL MATCH (a:Assertion {id: row.id})
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NULL
+  OPTIONAL MATCH (s)-[i:ASSOCIATED_WITH]->(o) DELETE i
+}
+CALL (s, o, a) {
+  WITH s, o, a WHERE a IS NOT NULL
+  MERGE (s)-[i:ASSOCIATED_WITH]->(o)
+  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
+}
+""",
+}
+assert set(_SUMMARY) == set(PREDICATES), "one summary statement per predicate"
+
+
+def split_assertion_id(aid: str) -> tuple[str, str, str]:
+    subject, predicate, obj = aid.split("|")
+    if predicate not in PREDICATES:
+        raise ValueError(f"assertion {aid!r}: unknown predicate {predicate!r}; expected one of {PREDICATES}")
+    return subject, predicate, obj
+
+
+def recompute(client: GraphClient, assertion_ids: Iterable[str], run_id: str, batch_size: int = 5000) -> int:
+    """Recompute the given assertions and their summary edges; return how many ids were processed."""
+    ids = sorted(set(assertion_ids))
+    for start in range(0, len(ids), batch_size):
+        client.write(_RECOMPUTE_ASSERTIONS, {"ids": ids[start : start + batch_size], "run": run_id})
+    by_predicate: dict[str, list[dict[str, str]]] = {p: [] for p in PREDICATES}
+    for aid in ids:
+        s, p, o = split_assertion_id(aid)
+        by_predicate[p].append({"id": aid, "s": s, "o": o})
+    for predicate, rows in by_predicate.items():
+        client.write_batches(_SUMMARY[predicate], rows, batch_size=batch_size, run=run_id)
+    return len(ids)
+
+
+def changed_evidence_assertions(client: GraphClient, run_id: str) -> set[str]:
+    """Assertions whose evidence this run changed or deleted (read back from its change records,
+    so an interrupted run that is re-run still recomputes them)."""
+    rows = client.read(
+        "MATCH (ch:Change {change_run: $run}) WHERE ch.rel_type = 'EVIDENCE' RETURN DISTINCT ch.from_id AS id "
+        "UNION MATCH (ch:Change {change_run: $run}) WHERE ch.change_label = 'Assertion' RETURN DISTINCT ch.id AS id",
+        {"run": run_id},
+    )
+    return {r["id"] for r in rows}
