@@ -41,11 +41,18 @@ def ingest_literature(
     return counts
 
 
-def validate_literature(settings: Settings, run_id: str) -> dict[str, int]:
-    """Skeleton: moves staged rows to validated. The Great Expectations suites replace this."""
+def validate_literature(settings: Settings, run_id: str, max_failure_rate: float | None = None) -> dict[str, int]:
+    """Great Expectations literature suite over staged rows: failures to the quarantine, the rest validated.
+
+    Raises ValidationFailed (the task fails loudly, with a summary) when more than `max_failure_rate`
+    (default MEDKB_MAX_FAILURE_RATE, else 10 %) of the batch fails.
+    """
+    from medkb.validation.literature import validate_staged_literature
+
     with connect(settings) as conn:
-        n = staged.advance_state(conn, "staged", "validated")
-    return {"validated": n}
+        outcome = validate_staged_literature(conn, run_id, max_failure_rate)
+    log.info("validate: %s", outcome.as_dict())
+    return outcome.as_dict()
 
 
 def extract_literature(settings: Settings, run_id: str) -> dict[str, int]:
