@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "medkb.commands.refresh",
     "medkb.commands.ingest",
     "medkb.commands.quarantine",
+    "medkb.commands.cypher",
 )
 
 

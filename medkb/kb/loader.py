@@ -253,18 +253,20 @@ def read_extractions(
     """The extraction stage's rows (sql/0002) for a run, or for given documents, ordered by key."""
     if (run_id is None) == (doc_ids is None):
         raise ValueError("read_extractions: give exactly one of run_id or doc_ids")
-    filt = "WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))"
     params = {"run": run_id, "docs": list(doc_ids) if doc_ids is not None else None}
     mrows = fetch_all(
         conn,
-        "SELECT doc_id, start_off, end_off, text, type, concept_id, score, model FROM extracted_mentions "
-        f"{filt} ORDER BY doc_id, start_off, end_off, type, model",
+        """SELECT doc_id, start_off, end_off, text, type, concept_id, score, model FROM extracted_mentions
+           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
+           ORDER BY doc_id, start_off, end_off, type, model""",
         params,
     )
     arows = fetch_all(
         conn,
-        "SELECT doc_id, subject_id, predicate, object_id, sentence, start_off, end_off, score, model "
-        f"FROM extracted_assertions {filt} ORDER BY doc_id, subject_id, predicate, object_id, start_off, model",
+        """SELECT doc_id, subject_id, predicate, object_id, sentence, start_off, end_off, score, model
+           FROM extracted_assertions
+           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
+           ORDER BY doc_id, subject_id, predicate, object_id, start_off, model""",
         params,
     )
     mentions = [
