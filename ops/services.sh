@@ -6,7 +6,8 @@
 #   ops/services.sh down   [postgres|neo4j|redis ...]   stop by PID
 #   ops/services.sh status [postgres|neo4j|redis ...]   one line per service
 #
-# Settings come from the environment (see ops/env.sh for the documented local defaults).
+# Settings come from the environment (see ops/env.sh for the documented local defaults);
+# MEDKB_MAVEN_OPTS adds options to the Maven calls that fetch the Neo4j jars.
 # MEDKB_ENV=test gives the test suite its own Neo4j instance (ports 7688/7475) and its own
 # Postgres database, so `make test` never touches the graph that `make demo` built.
 set -uo pipefail
@@ -28,7 +29,8 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-tail_log() { say "---- last lines of $1 ----" >&2; tail -n 30 "$1" >&2 2>/dev/null || true; }
+# colour codes stripped and every line ended, so the ERROR line after it stands on its own
+tail_log() { say "---- last lines of $1 ----" >&2; tail -n 30 "$1" 2>/dev/null | awk '{ gsub(/\033\[[0-9;]*m/, ""); print }' >&2 || true; }
 
 # ---------------------------------------------------------------- PostgreSQL
 pg_psql() { runuser -u postgres -- psql -p "$MEDKB_PG_PORT" -h /var/run/postgresql -v ON_ERROR_STOP=1 -qtA "$@"; }
@@ -97,10 +99,12 @@ neo4j_fetch() {
   command -v java >/dev/null || fail neo4j "Java 17 is not installed: apt-get install openjdk-17-jre-headless"
   say "neo4j: fetching Neo4j and APOC jars from Maven Central (first start only)"
   rm -rf "$NEO4J_DIST"; mkdir -p "$NEO4J_DIST/lib" "$NEO4J_DIST/plugins" "$NEO4J_DIST/apoc-all"
-  local pom="$ROOT/ops/neo4j/pom.xml" log="$LOCAL/neo4j-fetch.log"
-  if ! mvn -B -q -f "$pom" -P server dependency:copy-dependencies -DincludeScope=runtime \
+  local pom="$ROOT/ops/neo4j/pom.xml" log="$LOCAL/neo4j-fetch.log" mvn_opts=()
+  # extra Maven options, e.g. a mirror's settings file (-s FILE) or -o to work offline
+  read -r -a mvn_opts <<<"${MEDKB_MAVEN_OPTS:-}"
+  if ! mvn -B -q "${mvn_opts[@]}" -f "$pom" -P server dependency:copy-dependencies -DincludeScope=runtime \
         -DoutputDirectory="$NEO4J_DIST/lib" >"$log" 2>&1 \
-     || ! mvn -B -q -f "$pom" -P apoc dependency:copy-dependencies -DincludeScope=runtime \
+     || ! mvn -B -q "${mvn_opts[@]}" -f "$pom" -P apoc dependency:copy-dependencies -DincludeScope=runtime \
         -DoutputDirectory="$NEO4J_DIST/apoc-all" >>"$log" 2>&1; then
     tail_log "$log"
     fail neo4j "the Maven download failed (network to Maven Central? see $log); re-run 'make services' when it is reachable"
@@ -234,7 +238,7 @@ case "$action" in
     say "services: up in $(elapsed "$t_all") s" ;;
   down)   for s in "${services[@]}"; do "${s}_down" || rc=1; done ;;
   status) for s in "${services[@]}"; do "${s}_status" || rc=1; done ;;
-  -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) fail services "unknown action '$action' (use up, down or status)" ;;
 esac
 exit $rc
