@@ -13,6 +13,7 @@ from typing import Any
 from medkb.db.postgres import connect
 from medkb.kb.client import GraphClient
 from medkb.kb.documents import merge_documents, record_run
+from medkb.kb.refresh import apply_retractions, load_documents_knowledge
 from medkb.settings import Settings
 from medkb.sources.sample_data import BASELINE, fetch_medline_sample
 from medkb.staging import documents as staged
@@ -55,21 +56,72 @@ def validate_literature(settings: Settings, run_id: str, max_failure_rate: float
     return outcome.as_dict()
 
 
-def extract_literature(settings: Settings, run_id: str) -> dict[str, int]:
-    """Skeleton: moves validated rows to extracted. The NER stage replaces this."""
+def ingest_records(
+    settings: Settings, run_id: str, drop_dir: str | None = None, max_failure_rate: float | None = None
+) -> dict[str, Any]:
+    """Stage the FHIR bundles in the drop folder (default <data_dir>/fhir/inbox), pseudonymised,
+    then validate them with the records suite. Files already ingested are skipped."""
+    from medkb.staging.records import ingest_fhir_paths
+    from medkb.validation.records import validate_staged_records
+
+    inbox = Path(drop_dir) if drop_dir else settings.data_dir / "fhir" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, Any] = {"files": 0}
+    if any(inbox.rglob("*.json")):
+        counts = ingest_fhir_paths(settings, [inbox], run_id)
     with connect(settings) as conn:
-        n = staged.advance_state(conn, "validated", "extracted")
-    return {"extracted": n}
+        outcome = validate_staged_records(conn, run_id, max_failure_rate)
+    log.info("records: %s, validation %s", counts, outcome.as_dict())
+    return {**counts, "validation": outcome.as_dict()}
+
+
+def extract_literature(
+    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, quantize: bool = True
+) -> dict[str, Any]:
+    """NER (the registry's champion, else the dictionary extractor), normalisation and INDUCES
+    relations for the validated documents; rows go to extracted_mentions/extracted_assertions
+    (replaced per document and model) and each batch's documents advance to `extracted`."""
+    from tqdm import tqdm
+
+    from medkb.nlp.extract import SourceDoc
+    from medkb.nlp.store import write_extractions
+    from medkb.training.serving import build_extractor
+
+    counts = {"extracted": 0, "mentions": 0, "assertions": 0}
+    with connect(settings) as conn:
+        rows = staged.documents_in_state(conn, "validated", limit)
+        if not rows:
+            return counts
+        extractor = build_extractor(settings, conn, quantize=quantize)
+        log.info("extract: %d documents with %s", len(rows), extractor.version)
+        with tqdm(total=len(rows), desc="extract", unit="doc", mininterval=5) as bar:
+            for b in range(0, len(rows), batch_size):
+                chunk = rows[b : b + batch_size]
+                docs = [SourceDoc(f"PMID:{r['source_key']}", r["title"] or "", r["abstract"] or "", r["source"], r["version"])
+                        for r in chunk]
+                written = write_extractions(conn, extractor.extract(docs), run_id, extractor.version)
+                counts["extracted"] += staged.advance_state(
+                    conn, "validated", "extracted", [(r["source"], r["source_key"], r["version"]) for r in chunk]
+                )
+                counts["mentions"] += written["mentions"]
+                counts["assertions"] += written["assertions"]
+                conn.commit()  # a retry resumes after the last finished batch
+                bar.update(len(chunk))
+    return {**counts, "model": extractor.version}
 
 
 def load_graph(settings: Settings, run_id: str, batch_size: int = 2000) -> dict[str, int]:
-    """Write Document nodes for extracted rows, then mark those rows loaded."""
+    """Write Document nodes for extracted rows, then their mentions and assertions (kb/refresh.py),
+    then remove the evidence of retracted citations; finally mark the rows loaded."""
     with connect(settings) as conn:
         rows = staged.documents_in_state(conn, "extracted")
         with GraphClient(settings.neo4j) as graph:
             counts = merge_documents(graph, rows, run_id, batch_size=batch_size)
+            knowledge = load_documents_knowledge(conn, graph, run_id, rows, batch_size=batch_size)
+            retracted = apply_retractions(conn, graph, run_id)
         staged.advance_state(conn, "extracted", "loaded", [(r["source"], r["source_key"], r["version"]) for r in rows])
-    return {"documents": len(rows), **{k: v for k, v in counts.items() if v}}
+    return {"documents": len(rows), **{k: v for k, v in counts.items() if v},
+            **{f"kb_{k}": v for k, v in {**knowledge, **retracted}.items()}}
 
 
 def finish(settings: Settings, run_id: str, counts: dict[str, Any], status: str = "succeeded") -> dict[str, Any]:

@@ -41,6 +41,7 @@ class Example:
     text: str
     mentions: tuple[GoldMention, ...]
     relations: tuple[tuple[str, str], ...]  # (chemical id, disease id)
+    title: str = ""  # text = title + " " + abstract
 
     @property
     def spans(self) -> list[Span]:
@@ -56,7 +57,7 @@ def to_example(doc: PubTatorDocument) -> Example:
         mentions.append(GoldMention(a.start, a.end, typ, doc.text[a.start : a.end], a.ids))
     mentions.sort(key=lambda m: (m.start, -m.end))
     rels = tuple((r.subject, r.object) for r in doc.relations if r.type == "CID")
-    return Example(doc.origin, doc.key, doc.text, tuple(_drop_overlaps(mentions)), rels)
+    return Example(doc.origin, doc.key, doc.text, tuple(_drop_overlaps(mentions)), rels, doc.title)
 
 
 def _drop_overlaps(mentions: list[GoldMention]) -> list[GoldMention]:

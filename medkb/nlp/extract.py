@@ -1,0 +1,122 @@
+"""The extraction pipeline: sentences and abbreviations, NER, normalisation, INDUCES relations.
+
+Input is plain (doc id, title, abstract) records; output is the hand-off records of
+nlp/records.py. Works with any tagger that has `predict(texts, sentences)` and `version`: the
+registry's champion (TransformerTagger) or the DictionaryTagger fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from medkb.nlp.normalise import Link, Normaliser
+from medkb.nlp.records import ExtractedAssertion, Mention
+from medkb.nlp.relations import LinkedSpan, extract_relations
+from medkb.nlp.sentences import Abbreviation, analyse
+from medkb.nlp.windows import Span
+
+
+class Tagger(Protocol):
+    version: str
+
+    def predict(self, texts: list[str], sentences: Any = None, progress: Any = None) -> list[list[Span]]: ...
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A document to extract from, with its provenance."""
+
+    doc_id: str  # PMID:<pmid>
+    title: str
+    abstract: str
+    source: str = "medline"
+    version: int = 1
+
+    @property
+    def text(self) -> str:
+        return f"{self.title} {self.abstract}"
+
+
+@dataclass(frozen=True)
+class DocExtraction:
+    doc_id: str
+    mentions: tuple[Mention, ...]
+    assertions: tuple[ExtractedAssertion, ...]
+    concepts: frozenset[str] = field(default_factory=frozenset)  # every linked id (composites included)
+
+
+class Extractor:
+    """Runs the whole extraction for batches of documents."""
+
+    def __init__(self, tagger: Tagger, normaliser: Normaliser, *, phenotypes: Normaliser | None = None,
+                 relation_threshold: float | None = None) -> None:
+        self.tagger = tagger
+        self.normaliser = normaliser
+        self.phenotypes = phenotypes
+        self.relation_threshold = relation_threshold
+        self.version = tagger.version
+
+    def extract(self, docs: list[SourceDoc], progress: Any = None) -> list[DocExtraction]:
+        texts = [d.text for d in docs]
+        analysed = analyse(texts)
+        spans = self.tagger.predict(texts, [a[0] for a in analysed], progress=progress)
+        out = []
+        for doc, (sents, abbrs), found in zip(docs, analysed, spans, strict=True):
+            out.append(self._one(doc, sents, propagate_abbreviations(found, abbrs), abbrs))
+        return out
+
+    def _one(self, doc: SourceDoc, sents: list[tuple[int, int]], spans: list[Span], abbrs: list[Abbreviation]) -> DocExtraction:
+        text = doc.text
+        links = self.normaliser.link_many([(text[s.start : s.end], s.type) for s in spans])
+        # a short form inherits the concept of its long form
+        long_of = {(a.start, a.end): (a.long_start, a.long_end) for a in abbrs}
+        by_pos = {(s.start, s.end): lk for s, lk in zip(spans, links, strict=True)}
+        links = [_inherit(by_pos.get(long_of.get((s.start, s.end), (-1, -1))), lk) for s, lk in zip(spans, links, strict=True)]
+        mentions: list[Mention] = []
+        linked: list[LinkedSpan] = []
+        for sp, lk in zip(spans, links, strict=True):
+            mention_text = text[sp.start : sp.end]
+            mentions.append(Mention(doc.doc_id, sp.start, sp.end, mention_text, sp.type, lk.ids[0] if lk.ids else None,
+                                    round(sp.score, 4), self.version))
+            linked.append(LinkedSpan(sp.start, sp.end, sp.type, lk.ids))
+            if self.phenotypes is not None and sp.type == "Disease":
+                hp = self.phenotypes.link(mention_text, "Phenotype")
+                if hp.ids and hp.method in ("exact", "normalised"):
+                    mentions.append(Mention(doc.doc_id, sp.start, sp.end, mention_text, "Phenotype", hp.ids[0],
+                                            round(sp.score * hp.score, 4), self.version))
+        kwargs = {} if self.relation_threshold is None else {"threshold": self.relation_threshold}
+        rels = extract_relations(text, sents, linked, len(doc.title), **kwargs)
+        assertions = tuple(
+            ExtractedAssertion(r.chemical_id, "INDUCES", r.disease_id, r.score, doc.doc_id, text[r.start : r.end],
+                               r.start, r.end, self.version)
+            for r in rels
+        )
+        concepts = frozenset(i for lk in links for i in lk.ids)
+        return DocExtraction(doc.doc_id, tuple(mentions), assertions, concepts)
+
+
+def _inherit(long: Link | None, own: Link) -> Link:
+    return long if long is not None and long.ids else own
+
+
+def propagate_abbreviations(spans: list[Span], abbrs: list[Abbreviation]) -> list[Span]:
+    """A short form takes the type of its tagged long form; an untagged short form gets a span too."""
+    by_pos = {(s.start, s.end): s for s in spans}
+    out = {(s.start, s.end): s for s in spans}
+    for a in abbrs:
+        long = by_pos.get((a.long_start, a.long_end))
+        if long is None:
+            long = next((s for s in spans if s.start <= a.long_start and s.end >= a.long_end - 1 and s.end > a.long_start), None)
+        if long is None:
+            continue
+        short = out.get((a.start, a.end))
+        out[(a.start, a.end)] = Span(a.start, a.end, long.type, short.score if short else long.score)
+    # drop spans overlapping a propagated short form (keep the abbreviation's exact span)
+    result = sorted(out.values(), key=lambda s: (s.start, -s.end))
+    kept: list[Span] = []
+    for s in result:
+        if kept and s.start < kept[-1].end:
+            continue
+        kept.append(s)
+    return kept

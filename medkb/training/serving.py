@@ -1,0 +1,69 @@
+"""Build the extractor the nightly stage runs: the registry's champion, or the dictionary fallback.
+
+A fresh machine (CI) has no champion: the dictionary extractor runs instead and one log line
+says so and how to train one. Vocabularies are built once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from medkb.nlp.dictionary import DictionaryTagger
+from medkb.nlp.extract import Extractor
+from medkb.nlp.normalise import Normaliser
+from medkb.nlp.vocab import Entry, hpo_entries, package_entries, read_lexicon
+from medkb.settings import Settings
+from medkb.training import registry
+from medkb.training.data import load_corpora
+from medkb.training.lexicon import LEXICON_FILE, TRAIN_FILES, gold_names
+
+log = logging.getLogger(__name__)
+NO_CHAMPION = (
+    "no champion NER model in the registry: extracting with the dictionary extractor "
+    "(train one with `medkb train ner --config models/ner.yaml`, then `medkb model promote VERSION`)"
+)
+
+
+@lru_cache(maxsize=4)
+def gold_lexicon(model_dir: str | None) -> tuple[Entry, ...]:
+    """The model's lexicon.tsv, else the gold training corpora when present, else nothing."""
+    if model_dir and (Path(model_dir) / LEXICON_FILE).exists():
+        return read_lexicon(Path(model_dir) / LEXICON_FILE)
+    if all(p.exists() for p in TRAIN_FILES):
+        return tuple(gold_names(load_corpora(TRAIN_FILES)))
+    log.warning("no gold lexicon (no %s in the model and no corpora at %s): vocabularies only", LEXICON_FILE, TRAIN_FILES[0].parent)
+    return ()
+
+
+@lru_cache(maxsize=4)
+def normaliser(model_dir: str | None) -> Normaliser:
+    return Normaliser((*gold_lexicon(model_dir), *package_entries()))
+
+
+@lru_cache(maxsize=2)
+def phenotype_normaliser(obo_path: str) -> Normaliser | None:
+    if not Path(obo_path).exists():
+        log.warning("no %s: phenotype (HPO) links are skipped; `medkb data ontologies` fetches it", obo_path)
+        return None
+    return Normaliser(hpo_entries(Path(obo_path)))
+
+
+def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
+    return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
+
+
+def build_extractor(settings: Settings, conn: Any, *, quantize: bool = True, kind: str = "ner") -> Extractor:
+    """The champion's extractor, or the dictionary extractor when the registry has no champion."""
+    from medkb.nlp.ner import TransformerTagger
+
+    champ = registry.champion(conn, kind)
+    hpo = phenotype_normaliser(str(settings.data_dir / "ontologies" / "hp.obo"))
+    if champ is None:
+        log.warning(NO_CHAMPION)
+        return Extractor(dictionary_tagger(), normaliser(None), phenotypes=hpo)
+    tagger = TransformerTagger(champ.path, quantize=quantize)
+    tagger.version = champ.version
+    return Extractor(tagger, normaliser(champ.path), phenotypes=hpo)
