@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "medkb.commands.ingest",
     "medkb.commands.quarantine",
     "medkb.commands.cypher",
+    "medkb.commands.train",
+    "medkb.commands.model",
+    "medkb.commands.eval",
 )
 
 
