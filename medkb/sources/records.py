@@ -50,3 +50,54 @@ class Rejected:
     reason: str  # names what is wrong and what to do
     payload: Mapping[str, Any]  # the raw record (pseudonymised for patient data)
     origin: str = ""
+
+
+def _hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PatientCase:
+    """One patient, pseudonymised: a keyed hash for the id, birth year only, no names or contacts."""
+
+    source: str  # fhir
+    key: str  # keyed HMAC of the patient id
+    version: int
+    gender: str | None
+    birth_year: int | None
+    deceased: bool = False
+    origin: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        body = asdict(self)
+        body.pop("origin")
+        return _hash(body)
+
+
+@dataclass(frozen=True)
+class ClinicalRecord:
+    """One clinical fact of a case: a condition, an observation value, a medication, a procedure,
+    an encounter or a note. Already pseudonymised (payload scrubbed, names masked in notes)."""
+
+    source: str
+    key: str  # keyed HMAC of the resource id (+ "#c<n>" for an Observation component)
+    version: int
+    case_key: str
+    resource_type: str
+    code_system: str | None  # snomed | loinc | rxnorm, or the system URL when unknown
+    code: str | None
+    display: str | None = None
+    value: float | None = None
+    value_text: str | None = None
+    unit: str | None = None
+    effective_at: str | None = None  # ISO 8601 as given
+    note_text: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        body = asdict(self)
+        body.pop("origin")
+        return _hash(body)

@@ -1,0 +1,99 @@
+"""Pseudonymisation of patient data, applied by the reader before anything is stored.
+
+Ids become keyed hashes (HMAC-SHA256 with MEDKB_PSEUDONYM_KEY): stable across runs, so a patient's
+records join up, but not reversible or guessable without the key. Direct identifiers (names,
+addresses, telecom, identifiers, photos, contacts, narrative text, reference display strings,
+attachment data) are dropped from payloads; a birth date becomes a birth year; the patient's
+names are masked inside note text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Keys removed wherever they appear in a resource.
+DROP_KEYS = frozenset({
+    "name", "address", "telecom", "identifier", "photo", "contact", "text", "display",
+    "data", "url", "link", "communication", "generalPractitioner", "managingOrganization",
+    "extension", "modifierExtension",
+})
+# LOINC codes whose values identify a person (Synthea records the home address as an Observation).
+IDENTIFYING_LOINC = frozenset({"56799-0"})
+MASK = "[PATIENT]"
+
+
+class PseudonymKeyMissing(RuntimeError):
+    """No key is configured; patient data is never stored without one."""
+
+
+class Pseudonymiser:
+    """Keyed hashing and scrubbing for one key."""
+
+    def __init__(self, key: str) -> None:
+        if not key:
+            raise PseudonymKeyMissing(
+                "MEDKB_PSEUDONYM_KEY is empty: set a secret key (ops/env.sh has a local default) "
+                "before ingesting patient records"
+            )
+        self._key = key.encode()
+
+    def token(self, value: str, kind: str = "patient") -> str:
+        """Keyed hash of an id; `kind` separates namespaces so a patient and a resource never collide."""
+        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def scrub(self, resource: Mapping[str, Any], refs: Mapping[str, str]) -> dict[str, Any]:
+        """A copy without direct identifiers, with references rewritten through `refs`
+        (original reference -> pseudonymous one); references not in `refs` are hashed."""
+        return _scrub(resource, refs, self)
+
+
+def _scrub(node: Any, refs: Mapping[str, str], p: Pseudonymiser) -> Any:
+    if isinstance(node, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k in DROP_KEYS:
+                continue
+            if k == "reference" and isinstance(v, str):
+                out[k] = refs.get(v) or f"ref:{p.token(v, 'reference')}"
+            elif k == "id" and isinstance(v, str):
+                out[k] = p.token(v, "resource")
+            elif k == "fullUrl":
+                continue
+            else:
+                out[k] = _scrub(v, refs, p)
+        return out
+    if isinstance(node, list):
+        return [_scrub(v, refs, p) for v in node]
+    return node
+
+
+def birth_year(birth_date: Any) -> int | None:
+    """'1967-04-02' (or a date) -> 1967."""
+    if birth_date is None:
+        return None
+    text = str(birth_date)
+    return int(text[:4]) if text[:4].isdigit() else None
+
+
+def mask_names(text: str, names: Iterable[str]) -> str:
+    """Replace the patient's names (given, family, with digits Synthea appends stripped) in free text."""
+    words = sorted({n for n in names if n and len(n) > 1}, key=len, reverse=True)
+    if not words:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    return pattern.sub(MASK, text)
+
+
+def patient_names(patient: Mapping[str, Any]) -> list[str]:
+    """Every name part of a Patient resource, also without the digits Synthea appends."""
+    parts: list[str] = []
+    for n in patient.get("name") or []:
+        for part in [n.get("family"), *(n.get("given") or []), *(n.get("prefix") or [])]:
+            if part:
+                parts.append(part)
+                parts.append(re.sub(r"\d+$", "", part))
+    return [p.rstrip(".") for p in parts if p]

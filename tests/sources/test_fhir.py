@@ -1,0 +1,102 @@
+"""The FHIR reader: cases and records from real Synthea bundles, pseudonymised before they leave it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medkb.sources.fhir import read_fhir_bundle
+from medkb.sources.medline import SourceFileError
+from medkb.sources.pseudonym import MASK, Pseudonymiser, PseudonymKeyMissing
+from medkb.sources.records import ClinicalRecord, PatientCase, Rejected
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
+BUNDLE = FIXTURES / "patient1.json"
+
+
+def _identifiers(bundle: dict) -> list[str]:
+    """Every direct identifier of the bundle's patient: names, address lines, phone, ids, birth date."""
+    pat = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    out = [pat["id"], pat["birthDate"]]
+    for n in pat.get("name", []):
+        out += [n["family"], *n.get("given", [])]
+    for a in pat.get("address", []):
+        out += a.get("line", [])
+    out += [t["value"] for t in pat.get("telecom", [])] + [i["value"] for i in pat.get("identifier", [])]
+    return out
+
+
+def test_a_case_and_its_records() -> None:
+    recs = list(read_fhir_bundle(BUNDLE, Pseudonymiser("k1")))
+    cases = [r for r in recs if isinstance(r, PatientCase)]
+    records = [r for r in recs if isinstance(r, ClinicalRecord)]
+    assert len(cases) == 1 and not [r for r in recs if isinstance(r, Rejected)]
+    assert {r.case_key for r in records} == {cases[0].key}
+    kinds = {r.resource_type for r in records}
+    assert {"Condition", "Observation", "Encounter", "DocumentReference", "Procedure"} <= kinds
+    systems = {(r.resource_type, r.code_system) for r in records}
+    assert ("Condition", "snomed") in systems and ("Observation", "loinc") in systems
+    bp = [r for r in records if r.code in ("8480-6", "8462-4")]
+    assert bp and all(r.value is not None and r.unit == "mm[Hg]" and r.effective_at for r in bp)
+    notes = [r for r in records if r.resource_type == "DocumentReference"]
+    assert notes and all(r.note_text and "# Chief Complaint" in r.note_text for r in notes)
+
+
+def test_nothing_identifying_leaves_the_reader() -> None:
+    bundle = json.loads(BUNDLE.read_text())
+    recs = list(read_fhir_bundle(BUNDLE, Pseudonymiser("k1")))
+    stored = json.dumps([r.__dict__ for r in recs], default=str)
+    leaked = [x for x in _identifiers(bundle) if x in stored]
+    assert leaked == []
+    case = next(r for r in recs if isinstance(r, PatientCase))
+    pat = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    assert case.birth_year == int(pat["birthDate"][:4])
+    assert any(MASK in (r.note_text or "") for r in recs if isinstance(r, ClinicalRecord))
+
+
+def test_pseudonyms_are_keyed_and_stable() -> None:
+    a1 = next(r for r in read_fhir_bundle(BUNDLE, Pseudonymiser("k1")) if isinstance(r, PatientCase))
+    a2 = next(r for r in read_fhir_bundle(BUNDLE, Pseudonymiser("k1")) if isinstance(r, PatientCase))
+    b = next(r for r in read_fhir_bundle(BUNDLE, Pseudonymiser("k2")) if isinstance(r, PatientCase))
+    assert a1.key == a2.key != b.key
+    with pytest.raises(PseudonymKeyMissing, match="MEDKB_PSEUDONYM_KEY"):
+        Pseudonymiser("")
+
+
+def test_dangling_reference_rejects_that_resource_only(tmp_path: Path) -> None:
+    bundle = json.loads(BUNDLE.read_text())
+    obs = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition")
+    obs["encounter"] = {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    recs = list(read_fhir_bundle(path, Pseudonymiser("k1")))
+    rejected = [r for r in recs if isinstance(r, Rejected)]
+    assert len(rejected) == 1 and "dangling reference" in rejected[0].reason and "b.json" in rejected[0].reason
+    assert rejected[0].payload["resourceType"] == "Condition"
+    ok = [r for r in recs if isinstance(r, ClinicalRecord)]
+    assert len(ok) == len(list(read_fhir_bundle(BUNDLE, Pseudonymiser("k1")))) - 2  # minus the case and it
+
+
+def test_resource_that_does_not_parse_is_rejected(tmp_path: Path) -> None:
+    bundle = json.loads(BUNDLE.read_text())
+    proc = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Procedure")
+    del proc["status"]
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    rejected = [r for r in read_fhir_bundle(path, Pseudonymiser("k1")) if isinstance(r, Rejected)]
+    assert len(rejected) == 1 and "does not parse as FHIR R4: status" in rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"", "empty file"), (b'{"resourceType": "Bundle", "entry": [', "not valid JSON"),
+     (b'{"resourceType": "Patient"}', "not a FHIR Bundle"), (b'{"a": "\xff"}', "invalid UTF-8")],
+    ids=["empty", "truncated", "not-a-bundle", "invalid-utf8"],
+)
+def test_unreadable_bundle_files(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    with pytest.raises(SourceFileError, match=f"x.json: {expected}"):
+        list(read_fhir_bundle(path, Pseudonymiser("k1")))
