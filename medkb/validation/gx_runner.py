@@ -60,7 +60,6 @@ class SuiteResult:
 def _context() -> Any:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")
