@@ -149,3 +149,18 @@ def test_dockerfile_copies_only_what_the_build_context_has() -> None:
         assert src not in ignored, f"{src} is copied but .dockerignore leaves it out"
         if src != "README.md":  # written by the integrator's README task; required at build time
             assert (ROOT / src).exists(), f"Dockerfile copies {src}, which the repository does not have"
+
+
+def test_embedded_shell_scripts_parse(config: dict[str, Any], tmp_path: Path) -> None:
+    # config's JSON output escapes $ as $$ again; the container sees single dollars
+    scripts = {
+        "airflow-init": config["services"]["airflow-init"]["command"][-1],
+        "postgres-init": config["configs"]["postgres-init"]["content"],
+    }
+    assert "airflow db migrate" in scripts["airflow-init"] and "medkb db migrate" in scripts["airflow-init"]
+    assert "CREATE DATABASE" in scripts["postgres-init"]
+    for name, script in scripts.items():
+        path = tmp_path / f"{name}.sh"
+        path.write_text(script.replace("$$", "$"))
+        parsed = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert parsed.returncode == 0, f"{name}: {parsed.stderr}"
