@@ -1,5 +1,6 @@
 """ops/airflow.sh starts the four Airflow processes, the UI login works, and `down` leaves nothing
-behind. One start and one stop (about 20 s on 2 cores): each step is one test, in order."""
+behind. One start and one stop (20-45 s on 2 cores, marked slow): each step is one test, in order.
+The start-up faults (port taken, Postgres down) fail before any Airflow process starts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "ops" / "airflow.sh"
@@ -72,10 +73,7 @@ def _group_alive(pgid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    af = Airflow(tmp_path_factory.mktemp("airflow-home"), port)
+    af = Airflow(tmp_path_factory.mktemp("airflow-home"), _free_port())
     started = af.run("up")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
@@ -88,6 +86,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
                 os.killpg(pgid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_up_starts_four_processes_and_prints_the_login(airflow: Airflow) -> None:
     pids = airflow.pids()
     assert set(pids) == set(PROCS)
@@ -99,6 +98,7 @@ def test_up_starts_four_processes_and_prints_the_login(airflow: Airflow) -> None
     assert status.returncode == 0 and status.stdout.count(": running (pid") == 4
 
 
+@pytest.mark.slow
 def test_second_up_says_already_running(airflow: Airflow) -> None:
     before = airflow.pids()
     again = airflow.run("up")
@@ -106,6 +106,7 @@ def test_second_up_says_already_running(airflow: Airflow) -> None:
     assert airflow.pids() == before
 
 
+@pytest.mark.slow
 def test_login_with_the_documented_admin_password_and_list_dags(airflow: Airflow) -> None:
     code, _ = airflow.request("/auth/token", {"username": "admin", "password": "wrong"})
     assert code == 401
@@ -119,6 +120,7 @@ def test_login_with_the_documented_admin_password_and_list_dags(airflow: Airflow
     assert code == 200 and health["metadatabase"]["status"] == "healthy"
 
 
+@pytest.mark.slow
 def test_down_stops_every_process_and_its_children(airflow: Airflow) -> None:
     pids = airflow.pids()
     stopped = airflow.run("down")
@@ -128,3 +130,32 @@ def test_down_stops_every_process_and_its_children(airflow: Airflow) -> None:
     status = airflow.run("status")
     assert status.returncode == 1 and "airflow UI: not answering" in status.stdout
     assert "airflow: not running" in airflow.run("down").stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ui_port_taken_fails_naming_airflow_and_the_port(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = Airflow(tmp_path, port).run("up")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"ERROR [airflow]: port {port} is taken by another process; stop it or set AIRFLOW__API__PORT"
+    )
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+def test_postgres_down_fails_before_starting_anything(tmp_path: Path) -> None:
+    af = Airflow(tmp_path, _free_port())
+    af.env["MEDKB_PG_PORT"] = str(_free_port())
+    result = af.run("up")
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ERROR [airflow]: Postgres is not answering") and "make services" in last
+    assert af.pids() == {}
