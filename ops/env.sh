@@ -12,7 +12,6 @@ export MEDKB_PG_USER="${MEDKB_PG_USER:-medkb}"
 export MEDKB_PG_PASSWORD="${MEDKB_PG_PASSWORD:-medkb-local}"
 export MEDKB_PG_DB="${MEDKB_PG_DB:-medkb}"
 export MEDKB_PG_TEST_DB="${MEDKB_PG_TEST_DB:-medkb_test}"
-export MEDKB_AIRFLOW_DB="${MEDKB_AIRFLOW_DB:-airflow}"
 
 if [[ "$MEDKB_ENV" == test ]]; then
   export MEDKB_NEO4J_BOLT_PORT="${MEDKB_NEO4J_BOLT_PORT:-7688}"
@@ -20,12 +19,15 @@ if [[ "$MEDKB_ENV" == test ]]; then
   export MEDKB_NEO4J_HEAP="${MEDKB_NEO4J_HEAP:-1g}"
   export MEDKB_NEO4J_PAGECACHE="${MEDKB_NEO4J_PAGECACHE:-512m}"
   _db="$MEDKB_PG_TEST_DB"
+  export MEDKB_AIRFLOW_DB="${MEDKB_AIRFLOW_DB:-airflow_test}"
+  export AIRFLOW_HOME="${AIRFLOW_HOME:-$MEDKB_LOCAL_DIR/test/airflow}"
 else
   export MEDKB_NEO4J_BOLT_PORT="${MEDKB_NEO4J_BOLT_PORT:-7687}"
   export MEDKB_NEO4J_HTTP_PORT="${MEDKB_NEO4J_HTTP_PORT:-7474}"
   export MEDKB_NEO4J_HEAP="${MEDKB_NEO4J_HEAP:-2g}"
   export MEDKB_NEO4J_PAGECACHE="${MEDKB_NEO4J_PAGECACHE:-1g}"
   _db="$MEDKB_PG_DB"
+  export MEDKB_AIRFLOW_DB="${MEDKB_AIRFLOW_DB:-airflow}"
 fi
 export MEDKB_NEO4J_USER="${MEDKB_NEO4J_USER:-neo4j}"
 export MEDKB_NEO4J_PASSWORD="${MEDKB_NEO4J_PASSWORD:-medkb-local-neo4j}"
