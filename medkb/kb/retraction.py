@@ -34,6 +34,11 @@ def retract_documents(
         for q in _RETRACT:
             c = client.write(q, {"rows": ids[start : start + batch_size], "run": run_id})
             removed += c["relationships_deleted"]
+    client.write(
+        "MERGE (r:Run {id: $run}) ON CREATE SET r.kind = 'retraction', r.status = 'succeeded' "
+        "SET r.retracted_documents = $n",
+        {"run": run_id, "n": len(ids)},
+    )
     affected = changed_evidence_assertions(client, run_id)
     recompute(client, affected, run_id)
     return {"retracted_documents": len(ids), "relationships_removed": removed, "assertions_recomputed": len(affected)}

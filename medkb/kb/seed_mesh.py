@@ -84,13 +84,18 @@ def disease_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[E
     return concepts, _tree_edges({k: v for k, v in trees.items() if k in keep}, "mesh-diseases")
 
 
-def chemical_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[EdgeRow]]:
+def chemical_concepts(
+    limit: int | None = None, disease_ids: frozenset[str] = frozenset()
+) -> tuple[list[ConceptRow], list[EdgeRow]]:
+    """Drugs by MeSH id; a MeSH id that the disease vocabulary owns (about 135 entries of the drug
+    package carry a disease descriptor's id next to D-tree numbers) is not trusted: such a drug
+    keeps its DrugBank/MedlinePlus id instead, so no chemical overwrites a disease."""
     data, version = _load_pickle(*DRUG_PACKAGE)
     synonyms = _synonyms(data["drug_variant_to_canonical"])
     rows: dict[str, ConceptRow] = {}
     trees: dict[str, list[str]] = {}
     for canonical, d in sorted(data["drug_canonical_to_data"].items()):
-        if d.get("mesh_id"):
+        if d.get("mesh_id") and f"MESH:{d['mesh_id']}" not in disease_ids:
             cid = f"MESH:{d['mesh_id']}"
         elif d.get("drugbank_id"):
             cid = f"DRUGBANK:{d['drugbank_id']}"
@@ -101,9 +106,10 @@ def chemical_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[
         xrefs = [f"DRUGBANK:{d['drugbank_id']}"] if d.get("drugbank_id") and not cid.startswith("DRUGBANK") else []
         if d.get("medline_plus_id") and not cid.startswith("MEDLINEPLUS"):
             xrefs.append(f"MEDLINEPLUS:{d['medline_plus_id']}")
-        trees.setdefault(cid, []).extend(d.get("mesh_tree", []))
+        if cid.startswith("MESH:"):
+            trees.setdefault(cid, []).extend(d.get("mesh_tree", []))
         prev = rows.get(cid)
-        extra: list[tuple[str, Any]] = [("tree_numbers", sorted(set(trees[cid])))]
+        extra: list[tuple[str, Any]] = [("tree_numbers", sorted(set(trees.get(cid, []))))]
         for key in ("formula", "smiles"):
             if d.get(key):
                 extra.append((key, d[key]))
@@ -122,7 +128,7 @@ def chemical_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[
 
 def seed_mesh(client: GraphClient, run_id: str, limit: int | None = None, batch_size: int = 5000) -> dict[str, int]:
     diseases, disease_isa = disease_concepts(limit)
-    chemicals, chemical_isa = chemical_concepts(limit)
+    chemicals, chemical_isa = chemical_concepts(limit, frozenset(c.id for c in disease_concepts()[0]))
     return {
         "mesh_diseases": write_concepts(client, diseases, run_id, batch_size),
         "chemicals": write_concepts(client, chemicals, run_id, batch_size),

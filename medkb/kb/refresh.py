@@ -1,0 +1,37 @@
+"""The graph side of a nightly refresh: staged documents in Postgres -> the knowledge graph.
+
+Called by `medkb.nightly.load_graph`; kept here so the nightly module stays a list of stages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medkb.db.postgres import fetch_all
+from medkb.kb.client import GraphClient
+from medkb.kb.loader import load_extractions, read_extractions
+from medkb.kb.retraction import retract_documents
+
+
+def doc_id(row: dict[str, Any]) -> str:
+    return f"PMID:{row['source_key']}"
+
+
+def load_documents_knowledge(
+    conn: Any, graph: GraphClient, run_id: str, staged_rows: list[dict[str, Any]],
+    as_of: str | None = None, batch_size: int = 5000,
+) -> dict[str, int]:
+    """Load the mentions and assertions the extraction stage stored for these documents."""
+    ids = sorted({doc_id(r) for r in staged_rows})
+    if not ids:
+        return {"mentions": 0, "evidence": 0}
+    mentions, assertions = read_extractions(conn, doc_ids=ids)
+    return load_extractions(graph, mentions, assertions, run_id, as_of=as_of, batch_size=batch_size)
+
+
+def apply_retractions(conn: Any, graph: GraphClient, run_id: str) -> dict[str, int]:
+    """Every retracted citation loses its evidence in the graph (a no-op for ones already handled)."""
+    rows = fetch_all(conn, "SELECT DISTINCT source_key FROM staged_documents WHERE retracted ORDER BY source_key")
+    if not rows:
+        return {"retracted_documents": 0}
+    return retract_documents(graph, [doc_id(r) for r in rows], run_id)

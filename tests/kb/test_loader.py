@@ -1,0 +1,107 @@
+"""The loader against the real Neo4j: idempotence, re-extraction, derived edges, interrupted loads."""
+
+from __future__ import annotations
+
+import pytest
+
+from medkb.kb.dump import canonical_dump
+from medkb.kb.loader import evidence_key, load_extractions, read_extractions
+from medkb.nlp.records import ExtractedAssertion
+
+from .factories import assertion, input_a, input_b, mention
+
+pytestmark = pytest.mark.integration
+
+
+def test_load_twice_leaves_the_graph_identical(graph):
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    first = canonical_dump(graph)
+    load_extractions(graph, *input_a(), "A2", as_of="2026-11-05")
+    assert canonical_dump(graph) == first
+    assert first["relationships"]["EVIDENCE"] == 3
+
+
+def test_summary_edge_follows_the_evidence(graph):
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    rows = graph.read(
+        "MATCH (c:Chemical)-[i:INDUCES]->(d:Disease) RETURN c.id AS c, d.id AS d, properties(i) AS p ORDER BY c"
+    )
+    by_chem = {r["c"]: r["p"] for r in rows}
+    assert by_chem["MESH:D008094"]["docs"] == 2  # lithium -> tremor in PMID:1 and PMID:2
+    assert by_chem["MESH:D008094"]["score"] == pytest.approx(0.9)
+    assert by_chem["MESH:D006220"]["docs"] == 1
+    assert by_chem["MESH:D008094"]["first_seen"] == "2026-11-01"
+    assert by_chem["MESH:D008094"]["runs"] == ["A"]
+
+
+def test_every_write_records_its_run(graph):
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    load_extractions(graph, *input_b(), "B", as_of="2026-11-02")
+    assert graph.read("MATCH (n:Assertion|Document|Concept) WHERE n.created_run IS NULL RETURN count(n) AS n")[0]["n"] == 0
+    assert graph.read("MATCH ()-[r:EVIDENCE|MENTIONS|SUBJECT|OBJECT]->() WHERE r.run IS NULL RETURN count(r) AS n")[0]["n"] == 0
+    run = graph.read("MATCH (r:Run {id: 'B'}) RETURN r.status AS status, r.loaded_evidence AS ev")[0]
+    assert run == {"status": "loaded", "ev": 3}
+
+
+def test_reextraction_replaces_a_documents_evidence(graph):
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    load_extractions(graph, *input_b(), "B", as_of="2026-11-02")
+    # PMID:2 no longer supports haloperidol -> tremor: the assertion and its summary edge are gone
+    assert graph.read("MATCH (a:Assertion {id: 'MESH:D006220|INDUCES|MESH:D014202'}) RETURN a") == []
+    assert graph.read("MATCH (:Chemical {id: 'MESH:D006220'})-[i:INDUCES]->() RETURN i") == []
+    score = graph.read("MATCH (:Assertion)-[e:EVIDENCE]->(:Document {id: 'PMID:2'}) RETURN e.score AS s")
+    assert [r["s"] for r in score] == [pytest.approx(0.95)]
+    treats = graph.read("MATCH (:Chemical {id: 'MESH:D002220'})-[t:TREATS]->(d) RETURN d.id AS d, t.docs AS n")
+    assert treats == [{"d": "MESH:D014202", "n": 1}]
+
+
+def test_an_interrupted_load_rerun_equals_an_uninterrupted_one(graph):
+    mentions = [mention(f"PMID:{100 + i}", 0, f"MESH:C{i % 7:06d}") for i in range(60)]
+    assertions = [
+        assertion(f"PMID:{100 + i}", f"MESH:C{i % 7:06d}", f"MESH:D{i % 5:06d}", start=0, score=0.5 + i / 200)
+        for i in range(60)
+    ]
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    load_extractions(graph, mentions, assertions, "B", as_of="2026-11-02", batch_size=10)
+    expected = canonical_dump(graph)
+
+    graph.write_autocommit("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    load_extractions(graph, *input_a(), "A", as_of="2026-11-01")
+    batches = []
+
+    def die_after_two(rows: int) -> None:
+        batches.append(rows)
+        if len(batches) == 2:
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        load_extractions(graph, mentions, assertions, "B", as_of="2026-11-02", batch_size=10, on_batch=die_after_two)
+    assert canonical_dump(graph) != expected  # half-loaded
+    load_extractions(graph, mentions, assertions, "B", as_of="2026-11-02", batch_size=10)
+    assert canonical_dump(graph) == expected
+
+
+def test_read_extractions_from_postgres(pg):
+    with pg.cursor() as cur:
+        cur.execute(
+            "INSERT INTO extracted_mentions VALUES ('PMID:9', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R1'),"
+            " ('PMID:9', 10, 16, 'tremor', 'Disease', NULL, 0.4, 'm1', 'R1'),"
+            " ('PMID:8', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R0')"
+        )
+        cur.execute(
+            "INSERT INTO extracted_assertions VALUES ('PMID:9', 'MESH:D008094', 'INDUCES', 'MESH:D014202', "
+            "'Lithium induces tremor.', 0, 23, 0.8, 'm1', 'R1')"
+        )
+    mentions, assertions = read_extractions(pg, run_id="R1")
+    assert [(m.doc_id, m.start, m.concept_id) for m in mentions] == [("PMID:9", 0, "MESH:D008094"), ("PMID:9", 10, None)]
+    assert assertions == [ExtractedAssertion("MESH:D008094", "INDUCES", "MESH:D014202", pytest.approx(0.8), "PMID:9",
+                                             "Lithium induces tremor.", 0, 23, "m1")]
+    by_doc, _ = read_extractions(pg, doc_ids=["PMID:8"])
+    assert [m.doc_id for m in by_doc] == ["PMID:8"]
+    with pytest.raises(ValueError, match="exactly one"):
+        read_extractions(pg)
+
+
+def test_evidence_key_is_the_extraction_primary_key():
+    a = assertion("PMID:1", "MESH:D1", "MESH:D2", start=12)
+    assert evidence_key(a) == "MESH:D1|INDUCES|MESH:D2|PMID:1|12|ner-test-1"
