@@ -47,7 +47,7 @@ airflow-down: ## stop the Airflow processes
 	@$(ENV) && bash ops/airflow.sh down
 
 demo: install services ## the nightly refresh DAG end to end on the sample data, then what landed
-	@$(ENV) && medkb data sample >/dev/null && python ops/demo.py
+	@$(ENV) && medkb data sample --patients $${MEDKB_DEMO_PATIENTS:-10} >/dev/null && python ops/demo.py
 
 test: install ## start the test services and run the whole suite (unit, integration, DAG tests)
 	@$(TEST_ENV) && bash ops/services.sh up && medkb db migrate >/dev/null

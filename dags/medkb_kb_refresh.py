@@ -40,6 +40,7 @@ def _run_id() -> str:
     params={
         "medline_files": Param(None, type=["null", "array"], description="MEDLINE files; default: the sample baseline"),
         "limit": Param(None, type=["null", "integer"], description="at most N citations per file"),
+        "fhir_drop_dir": Param(None, type=["null", "string"], description="FHIR bundles; default <data_dir>/fhir/inbox"),
     },
     doc_md=__doc__,
 )
@@ -55,6 +56,11 @@ def medkb_kb_refresh():
         return nightly.ingest_literature(_settings(), medkb_run, params["medline_files"], params["limit"])
 
     @task
+    def ingest_records(medkb_run: str) -> dict:
+        """FHIR bundles from the drop folder, pseudonymised, validated; they stay in Postgres."""
+        return nightly.ingest_records(_settings(), medkb_run, get_current_context()["params"]["fhir_drop_dir"])
+
+    @task
     def validate_literature(medkb_run: str) -> dict:
         return nightly.validate_literature(_settings(), medkb_run)
 
@@ -67,8 +73,8 @@ def medkb_kb_refresh():
         return nightly.load_graph(_settings(), medkb_run)
 
     @task
-    def finish(medkb_run: str, ingest: dict, validate: dict, extract: dict, load: dict) -> dict:
-        counts = {"ingest": ingest, "validate": validate, "extract": extract, "load": load}
+    def finish(medkb_run: str, ingest: dict, validate: dict, extract: dict, load: dict, records: dict) -> dict:
+        counts = {"ingest": ingest, "validate": validate, "extract": extract, "load": load, "records": records}
         return nightly.finish(_settings(), medkb_run, counts)
 
     run = begin()
@@ -77,7 +83,8 @@ def medkb_kb_refresh():
     extracted = extract_literature(run)
     loaded = load_graph(run)
     ingested >> validated >> extracted >> loaded
-    finish(run, ingested, validated, extracted, loaded)
+    records = ingest_records(run)
+    finish(run, ingested, validated, extracted, loaded, records)
 
 
 medkb_kb_refresh()
