@@ -53,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--term", default="", help="extra query terms (default: everything in the window)")
     e.add_argument("--date-type", default="edat", choices=("edat", "mhda", "pdat"), help="entry, MeSH or publication date")
     e.add_argument("--base-url", help="E-utilities base URL (default: NCBI; env MEDKB_EUTILS_URL)")
+    e.add_argument("--batch-size", type=int, default=500, help="citations per efetch request (max 10000)")
     e.add_argument("--run-id")
     e.set_defaults(func=_pubmed)
 
@@ -120,8 +121,11 @@ def _fhir(args: argparse.Namespace) -> int:
 
 
 def _pubmed(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from medkb.sources.pubmed import EutilsClient, EutilsConfig
     from medkb.staging.pubmed import ingest_pubmed_window
 
+    client = EutilsClient(replace(EutilsConfig.from_env(args.base_url), batch_size=args.batch_size))
     return _run("pubmed", args, lambda s, r, p: ingest_pubmed_window(
-        s, args.date_from, args.date_to, r, term=args.term, date_type=args.date_type,
-        base_url=args.base_url, progress=p))
+        s, args.date_from, args.date_to, r, term=args.term, date_type=args.date_type, progress=p, client=client))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from medkb.cli import main
+from tests.sources.eutils_replay import Script, replay
 
 pytestmark = pytest.mark.integration
 FIX = Path(__file__).parents[1] / "fixtures"
@@ -58,3 +59,14 @@ def test_run_failure_exits_nonzero_with_one_line(pg, capsys, tmp_path: Path) -> 
     assert err[-1].startswith("medkb ingest: error: medline: no file could be read: empty.xml: empty file")
     assert main(["quarantine", "show", "999999"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ingest_pubmed_window(pg, capsys) -> None:
+    with replay(Script()) as url:
+        rc = main(["ingest", "pubmed", "--from", "2025-09-27", "--to", "2025-11-26", "--base-url", url,
+                   "--batch-size", "10000"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert _counts(out)["staged"] > 5 and "found 42249" in out and "pages 5" in out
+    assert main(["ingest", "pubmed", "--from", "2025-09-27", "--to", "2025-09-01"]) == 1
+    assert "before --from" in capsys.readouterr().err
