@@ -18,8 +18,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/ops/env.sh"
 export PATH="$ROOT/.venv/bin:$PATH"   # `airflow` and the children it spawns come from the venv
 
-# Small on purpose: a 2-core machine. Each can be overridden from the environment.
-# LocalExecutor starts `parallelism` worker processes up front (~140 MB each).
+# Small on purpose: a 2-core machine. Each can be overridden from the environment (parallelism
+# through MEDKB_AIRFLOW_PARALLELISM: LocalExecutor starts that many workers up front, ~140 MB each).
 export AIRFLOW__CORE__PARALLELISM="${MEDKB_AIRFLOW_PARALLELISM:-2}"
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="${AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG:-2}"
 export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="${AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES:-1}"
@@ -96,7 +96,7 @@ up() {
   local i
   for i in $(seq 1 240); do
     for p in "${PROCS[@]}"; do
-      alive "$p" || { tail_log "$LOGS/$p.log"; fail "$p exited during start-up (log: $LOGS/$p.log); 'ops/airflow.sh down' cleans up"; }
+      alive "$p" || { tail_log "$LOGS/$p.log"; down >/dev/null; fail "$p exited during start-up (log: $LOGS/$p.log); the others were stopped"; }
     done
     if ui_answers; then
       say "airflow: api-server, scheduler, dag-processor, triggerer running; UI ready on $URL in $(elapsed "$t0") s"
@@ -104,7 +104,8 @@ up() {
     fi
     sleep 0.5
   done
-  tail_log "$LOGS/api-server.log"; fail "the UI did not answer on $URL after 120 s (log: $LOGS/api-server.log)"
+  tail_log "$LOGS/api-server.log"; down >/dev/null
+  fail "the UI did not answer on $URL after 120 s (log: $LOGS/api-server.log); all four were stopped"
 }
 
 login_help() {
