@@ -50,7 +50,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def analyse(texts: list[str]) -> list[tuple[list[tuple[int, int]], list[Abbreviation]]]:
     """Sentences and abbreviations of many texts in one spaCy pass."""
     out = []
-    for doc in pipeline(True).pipe(texts, batch_size=64):
+    with warnings.catch_warnings():
+        # scispaCy's detector warns on every text whose global matcher has no patterns yet
+        warnings.filterwarnings("ignore", message=r".*\[W036\]")
+        docs = list(pipeline(True).pipe(texts, batch_size=64))
+    for doc in docs:
         sents = [(s.start_char, s.end_char) for s in doc.sents]
         abbrs = [
             Abbreviation(a.start_char, a.end_char, a._.long_form.start_char, a._.long_form.end_char)

@@ -159,7 +159,7 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
             opt.step()
             sched.step()
             opt.zero_grad()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             n += 1
             bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
         model.eval()

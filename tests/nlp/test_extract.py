@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from medkb.nlp.dictionary import DictionaryTagger
+from medkb.nlp.extract import Extractor, SourceDoc, propagate_abbreviations
+from medkb.nlp.normalise import Normaliser
+from medkb.nlp.sentences import Abbreviation
+from medkb.nlp.vocab import Entry
+from medkb.nlp.windows import Span
+
+ENTRIES = [
+    Entry("famotidine", "MESH:D015738", "Chemical", "gold"),
+    Entry("delirium", "MESH:D003693", "Disease", "gold"),
+    Entry("neuroleptic malignant syndrome", "MESH:D009459", "Disease", "gold"),
+]
+
+
+def test_short_form_takes_type_of_its_long_form():
+    spans = [Span(0, 30, "Disease", 0.9), Span(32, 35, "Chemical", 0.6)]
+    out = propagate_abbreviations(spans, [Abbreviation(32, 35, 0, 30), Abbreviation(60, 63, 0, 30)])
+    assert [(s.start, s.end, s.type) for s in out] == [(0, 30, "Disease"), (32, 35, "Disease"), (60, 63, "Disease")]
+
+
+def test_pipeline_gives_mentions_concepts_and_an_induces_assertion():
+    extractor = Extractor(DictionaryTagger(ENTRIES), Normaliser(ENTRIES))
+    doc = SourceDoc("PMID:1", "Famotidine-associated delirium.",
+                    "Neuroleptic malignant syndrome (NMS) is rare. We saw NMS and delirium induced by famotidine.")
+    [res] = extractor.extract([doc])
+    got = {(m.text, m.type, m.concept_id) for m in res.mentions}
+    assert ("NMS", "Disease", "MESH:D009459") in got  # the abbreviation inherits type and concept
+    assert ("famotidine", "Chemical", "MESH:D015738") in got
+    assert {(a.subject_id, a.object_id) for a in res.assertions} >= {("MESH:D015738", "MESH:D003693")}
+    a = next(a for a in res.assertions if a.object_id == "MESH:D003693")
+    assert doc.text[a.start : a.end] == a.sentence and a.model == "dictionary-v1"
+    assert res.concepts >= {"MESH:D015738", "MESH:D003693", "MESH:D009459"}
+
+
+def test_phenotype_links_add_a_phenotype_mention():
+    hpo = Normaliser([Entry("Delirium", "HP:0031258", "Phenotype", "hpo")])
+    extractor = Extractor(DictionaryTagger(ENTRIES), Normaliser(ENTRIES), phenotypes=hpo)
+    [res] = extractor.extract([SourceDoc("PMID:2", "Delirium after famotidine.", "")])
+    assert ("Phenotype", "HP:0031258") in {(m.type, m.concept_id) for m in res.mentions}

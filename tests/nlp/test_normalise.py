@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from medkb.nlp.normalise import Normaliser, split_composite
+from medkb.nlp.vocab import Entry, norm
+
+
+@pytest.fixture(scope="module")
+def normaliser() -> Normaliser:
+    return Normaliser([
+        Entry("breast cancer", "MESH:D001943", "Disease", "gold"),
+        Entry("ovarian cancer", "MESH:D010051", "Disease", "gold"),
+        Entry("myocardial infarction", "MESH:D009203", "Disease", "gold"),
+        Entry("heart attack", "MESH:D999999", "Disease", "mesh-disease"),  # package id, bridged below
+        Entry("myocardial infarction", "MESH:D999999", "Disease", "mesh-disease"),
+        Entry("gout", "MESH:D006073", "Disease", "mesh-disease"),  # package id, no bridge
+        Entry("cocaine", "MESH:D003042", "Chemical", "gold"),
+    ])
+
+
+def test_norm_folds_case_plurals_punctuation_and_greek():
+    assert norm("Beta-Blockers") == norm("β blocker") == "beta blocker"
+    assert norm("Parkinson's disease") == "parkinson disease"
+
+
+def test_exact_normalised_and_ngram(normaliser):
+    assert normaliser.link("Cocaine", "Chemical").ids == ("MESH:D003042",)
+    assert normaliser.link("myocardial infarctions", "Disease").method == "normalised"
+    fuzzy = normaliser.link("myocardial infarct", "Disease")
+    assert fuzzy.ids == ("MESH:D009203",) and fuzzy.method == "ngram"
+
+
+def test_type_matters(normaliser):
+    assert normaliser.link("cocaine", "Disease").ids == ()
+
+
+def test_package_concepts_take_the_gold_id_of_a_synonym(normaliser):
+    assert normaliser.link("heart attack", "Disease").ids == ("MESH:D009203",)
+
+
+def test_unbridged_package_ids_are_not_confident(normaliser):
+    link = normaliser.link("gout", "Disease")
+    assert link.ids == () and link.method == "unlinked"
+
+
+def test_composite_mentions_are_split(normaliser):
+    assert split_composite("breast and ovarian cancer") == ["breast cancer", "ovarian cancer"]
+    assert split_composite("renal failure") == ["renal failure"]
+    link = normaliser.link("breast and ovarian cancer", "Disease")
+    assert link.ids == ("MESH:D001943", "MESH:D010051") and link.method == "composite"
+
+
+def test_unknown_mention_stays_unlinked(normaliser):
+    assert normaliser.link("zzqx syndrome", "Disease").ids == ()

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medkb.training import registry
+from medkb.training.registry import GatePolicy, RegistryError, gate
+
+pytestmark = pytest.mark.integration
+POLICY = GatePolicy(margin=0.5, tolerance=1.0, min_f1=70.0)
+
+
+def scores(micro: float, chem: float, dis: float) -> dict:
+    return {"micro": {"f1": micro, "p": micro, "r": micro}, "Chemical": {"f1": chem, "p": 0, "r": 0},
+            "Disease": {"f1": dis, "p": 0, "r": 0}, "confusion": {}}
+
+
+def model_dir(root: Path, name: str, micro: float, chem: float, dis: float) -> Path:
+    d = root / name
+    d.mkdir()
+    (d / "metrics.json").write_text(json.dumps({"primary": "dev.txt", "dev": {"dev.txt": scores(micro, chem, dis)}}))
+    (d / "medkb.json").write_text(json.dumps({"config": {"train": ["a.txt"]}, "best_epoch": 1, "history": []}))
+    return d
+
+
+@pytest.fixture
+def reg(tmp_path, monkeypatch, settings):
+    monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path / "registry"))
+    return tmp_path
+
+
+def test_gate_rules():
+    assert gate(scores(69, 70, 68), None, POLICY)[0] is False
+    assert gate(scores(71, 70, 72), None, POLICY)[0] is True
+    ok, reasons = gate(scores(82, 86, 78), scores(81, 85, 77), POLICY)
+    assert ok and "gain +1.00" in reasons[0]
+    assert gate(scores(81.3, 85, 77), scores(81, 85, 77), POLICY)[0] is False  # below the margin
+    ok, reasons = gate(scores(83, 88, 75), scores(81, 85, 77), POLICY)
+    assert not ok and any("Disease F1 drops 2.00" in r for r in reasons)
+
+
+def test_register_promote_reject_rollback(pg, settings, reg):
+    first = registry.register(pg, model_dir(reg, "a", 60, 62, 58), settings, version="ner-t-1")
+    assert first.status == "challenger" and Path(first.path, "MODEL_CARD.md").exists()
+    d = registry.promote(pg, "ner-t-1", POLICY)
+    assert not d.promote and "minimum bar" in d.reasons[0]
+    registry.register(pg, model_dir(reg, "b", 75, 78, 72), settings, version="ner-t-2")
+    assert registry.promote(pg, "ner-t-2", POLICY).promote
+    third = registry.register(pg, model_dir(reg, "c", 80, 84, 76), settings, version="ner-t-3")
+    assert third.parent == "ner-t-2"
+    assert registry.promote(pg, "ner-t-3", POLICY).promote
+    assert registry.champion(pg).version == "ner-t-3"
+    assert registry.get(pg, "ner-t-2").status == "retired"
+    registry.register(pg, model_dir(reg, "d", 80.2, 84, 76), settings, version="ner-t-4")
+    assert not registry.promote(pg, "ner-t-4", POLICY).promote
+    actions = [r["action"] for r in registry.decisions(pg)]
+    assert actions == ["reject", "promote", "promote", "reject"]
+    back = registry.rollback(pg)
+    assert back.version == "ner-t-2" and registry.champion(pg).version == "ner-t-2"
+    assert registry.get(pg, "ner-t-3").status == "retired"
+
+
+def test_register_twice_is_idempotent(pg, settings, reg):
+    src = model_dir(reg, "x", 75, 78, 72)
+    registry.register(pg, src, settings, version="ner-t-9")
+    registry.register(pg, src, settings, version="ner-t-9")
+    assert [m.version for m in registry.list_models(pg)] == ["ner-t-9"]
+
+
+def test_errors_name_the_version(pg):
+    with pytest.raises(RegistryError, match="ner-nope"):
+        registry.get(pg, "ner-nope")
+    with pytest.raises(RegistryError, match="no ner champion"):
+        registry.rollback(pg)
