@@ -147,8 +147,7 @@ def test_dockerfile_copies_only_what_the_build_context_has() -> None:
     assert "requirements.lock" in sources
     for src in sources:
         assert src not in ignored, f"{src} is copied but .dockerignore leaves it out"
-        if src != "README.md":  # written by the integrator's README task; required at build time
-            assert (ROOT / src).exists(), f"Dockerfile copies {src}, which the repository does not have"
+        assert (ROOT / src).exists(), f"Dockerfile copies {src}, which the repository does not have"
 
 
 def test_embedded_shell_scripts_parse(config: dict[str, Any], tmp_path: Path) -> None:
