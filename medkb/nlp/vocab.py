@@ -28,6 +28,7 @@ class Entry:
     source: str  # gold | mesh-disease | mesh-drug | hpo
 
 
+@lru_cache(maxsize=500_000)
 def norm(text: str) -> str:
     """Lower case, Greek letters spelt out, punctuation to spaces, simple plural removed."""
     text = "".join(_GREEK.get(c, c) for c in unicodedata.normalize("NFKC", text)).lower()

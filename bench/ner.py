@@ -1,0 +1,134 @@
+"""NER benchmark: the champion (fp32 and int8) against the dictionary baseline, in one process.
+
+Prints per-type strict P/R/F1 on the dev sets, BioCreative V normalisation F1 and CID F1 on
+BC5CDR dev, abstracts/s of the whole extraction pipeline and of the tagger alone, peak memory,
+and each figure's ratio to the dictionary baseline. Writes bench/results/ner-<version>.json/.md.
+
+    python bench/ner.py [--model VERSION_OR_DIR] [--threads 2] [--skip-int8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def tagger_speed(tagger, examples) -> float:
+    """Abstracts/s of NER alone (sentences precomputed), on the whole list."""
+    from medkb.nlp.sentences import split_sentences
+
+    texts = [e.text for e in examples]
+    sents = [split_sentences(t) for t in texts]
+    t0 = time.perf_counter()
+    tagger.predict(texts, sents)
+    return round(len(texts) / (time.perf_counter() - t0), 2)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help="registry version or model directory (default: the champion)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-int8", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from medkb.commands.eval import _model_path
+    from medkb.nlp.extract import Extractor
+    from medkb.nlp.ner import TransformerTagger
+    from medkb.training.assess import assess
+    from medkb.training.data import load_corpus
+    from medkb.training.lexicon import DEV_FILES
+    from medkb.training.serving import dictionary_tagger, normaliser
+
+    path = _model_path(args.model)
+    devs = {p.name: load_corpus(p) for p in DEV_FILES}
+    report: dict = {"model": str(path), "threads": args.threads, "device": "cpu", "runs": {}}
+    configs = [("dictionary", None), ("fp32", False)] + ([] if args.skip_int8 else [("int8", True)])
+    for name, quant in configs:
+        t_load = time.perf_counter()
+        if quant is None:
+            extractor = Extractor(dictionary_tagger(str(path)), normaliser(str(path)))
+        else:
+            extractor = Extractor(TransformerTagger(path, quantize=quant), normaliser(str(path)))
+        run = {"load_s": round(time.perf_counter() - t_load, 1)}
+        for dev, examples in devs.items():
+            run[dev] = assess(extractor, examples)
+        run["tagger_abstracts_per_s"] = tagger_speed(extractor.tagger, devs[DEV_FILES[0].name])
+        run["peak_rss_mb_so_far"] = peak_mb()
+        report["runs"][name] = run
+        print_run(name, run)
+    base = report["runs"]["dictionary"]
+    bc5 = DEV_FILES[0].name
+    print("\nratios vs dictionary baseline (BC5CDR dev):")
+    for name, run in report["runs"].items():
+        if name == "dictionary":
+            continue
+        r = {k: round(run[bc5][k]["f1"] / base[bc5][k]["f1"], 3) for k in ("micro", "Chemical", "Disease", "normalisation")}
+        r["pipeline_speed"] = round(run[bc5]["docs_per_s"] / base[bc5]["docs_per_s"], 3)
+        report.setdefault("ratios_vs_dictionary", {})[name] = r
+        print(f"  {name}: {r}")
+    if "int8" in report["runs"]:
+        f, q = report["runs"]["fp32"], report["runs"]["int8"]
+        report["int8_cost"] = {
+            "micro_f1_lost": round(f[bc5]["micro"]["f1"] - q[bc5]["micro"]["f1"], 2),
+            "tagger_speedup": round(q["tagger_abstracts_per_s"] / f["tagger_abstracts_per_s"], 3),
+        }
+        print(f"int8: {report['int8_cost']}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"ner-{path.name}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+    (out / f"{stem}.md").write_text(markdown(report))
+    print(f"wrote {out / stem}.json and .md")
+    return 0
+
+
+def print_run(name: str, run: dict) -> None:
+    print(f"\n== {name} (load {run['load_s']} s, tagger {run['tagger_abstracts_per_s']} abstracts/s, "
+          f"peak RSS so far {run['peak_rss_mb_so_far']} MB)")
+    for dev, s in run.items():
+        if not isinstance(s, dict):
+            continue
+        line = "  ".join(f"{t} P {s[t]['p']:.2f} R {s[t]['r']:.2f} F1 {s[t]['f1']:.2f}" for t in ("Chemical", "Disease", "micro"))
+        print(f"  {dev}: {line}")
+        extra = f"normalisation F1 {s['normalisation']['f1']:.2f}"
+        if "relations" in s:
+            extra += f", CID F1 {s['relations']['f1']:.2f}"
+        print(f"    {extra}; pipeline {s['docs_per_s']} abstracts/s; errors {s['confusion']}")
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# NER benchmark: {Path(report['model']).name}", "",
+             f"CPU, {report['threads']} torch threads, shared 2-core machine (figures vary with load).", "",
+             "| run | dev set | Chemical F1 | Disease F1 | micro P | micro R | micro F1 | norm. F1 | CID F1 | pipeline abstracts/s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, run in report["runs"].items():
+        for dev, s in run.items():
+            if isinstance(s, dict):
+                rel = s.get("relations", {}).get("f1", "")
+                lines.append(f"| {name} | {dev} | {s['Chemical']['f1']} | {s['Disease']['f1']} | {s['micro']['p']} | "
+                             f"{s['micro']['r']} | {s['micro']['f1']} | {s['normalisation']['f1']} | {rel} | {s['docs_per_s']} |")
+    lines += ["", "| run | tagger abstracts/s (BC5CDR dev) | peak RSS so far (MB) |", "|---|---|---|"]
+    for name, run in report["runs"].items():
+        lines.append(f"| {name} | {run['tagger_abstracts_per_s']} | {run['peak_rss_mb_so_far']} |")
+    if "int8_cost" in report:
+        lines += ["", f"int8 dynamic quantisation: {report['int8_cost']}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
