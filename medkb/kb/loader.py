@@ -29,6 +29,8 @@ from medkb.nlp.records import ExtractedAssertion, Mention
 
 log = logging.getLogger(__name__)
 
+# A document this run created has nothing from earlier runs, so the stale-edge checks skip it.
+
 # Which concept kind an assertion's ends are when no mention in the document says otherwise.
 DEFAULT_ENDS = {"INDUCES": ("Chemical", "Disease"), "TREATS": ("Chemical", "Disease"),
                 "ASSOCIATED_WITH": ("Gene", "Disease")}
@@ -70,7 +72,8 @@ WITH d, c, m, row WHERE m.count <> row.count
 _STALE_MENTIONS: LiteralString = (
     """
 UNWIND $groups AS g
-MATCH (d:Document {id: g.doc})-[m:MENTIONS {model: g.model}]->(c)
+MATCH (d:Document {id: g.doc}) WHERE d.created_run <> $run
+MATCH (d)-[m:MENTIONS {model: g.model}]->(c)
 WHERE NOT c.id IN g.keep
 """
     + provenance.rel_touched("rel_deleted", "m", "MENTIONS", "d", "c")
@@ -93,7 +96,8 @@ WITH a, d, e, row WHERE e.sentence <> row.sentence OR e.end <> row.end OR e.scor
 _STALE_EVIDENCE: LiteralString = (
     """
 UNWIND $groups AS g
-MATCH (a:Assertion)-[e:EVIDENCE {model: g.model}]->(d:Document {id: g.doc})
+MATCH (d:Document {id: g.doc}) WHERE d.created_run <> $run
+MATCH (a:Assertion)-[e:EVIDENCE {model: g.model}]->(d)
 WHERE NOT e.key IN g.keep
 """
     + provenance.rel_touched("rel_deleted", "e", "EVIDENCE", "a", "d")
