@@ -145,53 +145,66 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
     primary = Path(cfg.dev[0]).name
     history: list[dict[str, Any]] = []
     best_f1, best_epoch, bad = -1.0, 0, 0
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum, n = 0.0, 0
-        bar = tqdm(batches(feats, cfg.batch_size, rng), desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", mininterval=5)
-        for batch in bar:
-            ids, mask, labels = (t.to(device) for t in collate(batch, tokenizer.pad_token_id))
-            ctx = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-            with ctx:
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            loss_sum += float(loss.detach())
-            n += 1
-            bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
-        model.eval()
-        tagger = TransformerTagger.from_model(model, tokenizer, max_tokens=cfg.max_tokens, device=device)
-        dev_scores = {k: evaluate_model(tagger, v, dev_sents[k]) for k, v in devs.items()}
-        f1 = dev_scores[primary]["micro"]["f1"]
-        row = {"epoch": epoch, "train_loss": round(loss_sum / max(n, 1), 5), "dev_f1": {k: v["micro"]["f1"] for k, v in dev_scores.items()},
-               "elapsed_s": round(time.monotonic() - t0, 1)}
-        history.append(row)
-        log.info("epoch %d: %s", epoch, row)
-        print(json.dumps(row), flush=True)
-        if f1 > best_f1:
-            best_f1, best_epoch, bad = f1, epoch, 0
-            model.save_pretrained(output_dir)
-            tokenizer.save_pretrained(output_dir)
-            (output_dir / "dev_scores.json").write_text(json.dumps(dev_scores, indent=1))
-        else:
-            bad += 1
-        model.save_pretrained(output_dir / "checkpoint-last")
-        if bad >= cfg.patience:
-            log.info("early stop: no dev gain for %d epochs", bad)
-            break
-        if cfg.max_minutes and time.monotonic() - t0 > cfg.max_minutes * 60:
-            log.info("time budget of %s min reached after epoch %d", cfg.max_minutes, epoch)
-            break
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            loss_sum, n = 0.0, 0
+            bar = tqdm(batches(feats, cfg.batch_size, rng), desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", mininterval=5)
+            for batch in bar:
+                ids, mask, labels = (t.to(device) for t in collate(batch, tokenizer.pad_token_id))
+                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+                with ctx:
+                    loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                loss_sum += float(loss.detach())
+                n += 1
+                bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
+            model.eval()
+            tagger = TransformerTagger.from_model(model, tokenizer, max_tokens=cfg.max_tokens, device=device)
+            dev_scores = {k: evaluate_model(tagger, v, dev_sents[k]) for k, v in devs.items()}
+            f1 = dev_scores[primary]["micro"]["f1"]
+            row = {"epoch": epoch, "train_loss": round(loss_sum / max(n, 1), 5), "dev_f1": {k: v["micro"]["f1"] for k, v in dev_scores.items()},
+                   "elapsed_s": round(time.monotonic() - t0, 1)}
+            history.append(row)
+            log.info("epoch %d: %s", epoch, row)
+            print(json.dumps(row), flush=True)
+            if f1 > best_f1:
+                best_f1, best_epoch, bad = f1, epoch, 0
+                model.save_pretrained(output_dir)
+                tokenizer.save_pretrained(output_dir)
+                (output_dir / "dev_scores.json").write_text(json.dumps(dev_scores, indent=1))
+            else:
+                bad += 1
+            model.save_pretrained(output_dir / "checkpoint-last")
+            if bad >= cfg.patience:
+                log.info("early stop: no dev gain for %d epochs", bad)
+                break
+            if cfg.max_minutes and time.monotonic() - t0 > cfg.max_minutes * 60:
+                log.info("time budget of %s min reached after epoch %d", cfg.max_minutes, epoch)
+                break
+    except KeyboardInterrupt:
+        if not best_epoch:
+            raise
+        log.warning("interrupted: keeping the best finished epoch (%d)", best_epoch)
+    return finalize(cfg, output_dir, history, time.monotonic() - t0, best_epoch, device,
+                    {"train_docs": len(train), "train_windows": len(feats)})
+
+
+def finalize(cfg: NerConfig, output_dir: Path, history: list[dict[str, Any]], seconds: float, best_epoch: int,
+             device: str = "cpu", extra: dict[str, Any] | None = None) -> TrainResult:
+    """Write medkb.json, metrics.json and the learning curve beside the best epoch's weights.
+
+    Also used to finish a run stopped mid-epoch: the best finished epoch is already saved.
+    """
     best = json.loads((output_dir / "dev_scores.json").read_text())
-    seconds = time.monotonic() - t0
     meta = {"max_tokens": cfg.max_tokens, "labels": list(LABELS), "config": asdict(cfg), "best_epoch": best_epoch,
-            "history": history, "train_seconds": round(seconds, 1), "device": _device_name(device),
-            "train_docs": len(train), "train_windows": len(feats)}
+            "history": history, "train_seconds": round(seconds, 1), "device": _device_name(device), **(extra or {})}
     (output_dir / "medkb.json").write_text(json.dumps(meta, indent=1))
-    (output_dir / "metrics.json").write_text(json.dumps({"primary": primary, "dev": best}, indent=1))
+    (output_dir / "metrics.json").write_text(json.dumps({"primary": Path(cfg.dev[0]).name, "dev": best}, indent=1))
     plot_curve(history, output_dir / "learning_curve.png")
     return TrainResult(output_dir, best_epoch, best, history, seconds)
 
