@@ -76,7 +76,7 @@ def ingest_records(
 
 
 def extract_literature(
-    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, quantize: bool = True
+    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, quantize: bool = False
 ) -> dict[str, Any]:
     """NER (the registry's champion, else the dictionary extractor), normalisation and INDUCES
     relations for the validated documents; rows go to extracted_mentions/extracted_assertions

@@ -55,7 +55,7 @@ def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
 
 
-def build_extractor(settings: Settings, conn: Any, *, quantize: bool = True, kind: str = "ner") -> Extractor:
+def build_extractor(settings: Settings, conn: Any, *, quantize: bool = False, kind: str = "ner") -> Extractor:
     """The champion's extractor, or the dictionary extractor when the registry has no champion."""
     from medkb.nlp.ner import TransformerTagger
 
