@@ -9,7 +9,7 @@ from medkb.db.postgres import fetch_all
 from medkb.validation.batch import Outcome, Target, validate_batches
 from medkb.validation.suites import records_frame, records_suite
 
-BATCH = 20_000
+BATCH = 5_000
 _COLUMNS = ("source, record_key, version, case_key, resource_type, code_system, code, display, value, "
             "value_text, unit, effective_at, payload")
 
