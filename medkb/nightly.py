@@ -62,7 +62,7 @@ def ingest_records(
     """Stage the FHIR bundles in the drop folder (default <data_dir>/fhir/inbox), pseudonymised,
     then validate them with the records suite. Files already ingested are skipped."""
     from medkb.staging.records import ingest_fhir_paths
-    from medkb.validation.records import validate_staged_records
+    from medkb.validation.records import validate_staged_cases, validate_staged_records
 
     inbox = Path(drop_dir) if drop_dir else settings.data_dir / "fhir" / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -70,9 +70,11 @@ def ingest_records(
     if any(inbox.rglob("*.json")):
         counts = ingest_fhir_paths(settings, [inbox], run_id)
     with connect(settings) as conn:
+        cases = validate_staged_cases(conn, run_id, max_failure_rate)
+    with connect(settings) as conn:
         outcome = validate_staged_records(conn, run_id, max_failure_rate)
-    log.info("records: %s, validation %s", counts, outcome.as_dict())
-    return {**counts, "validation": outcome.as_dict()}
+    log.info("records: %s, validation %s, cases %s", counts, outcome.as_dict(), cases.as_dict())
+    return {**counts, "validation": outcome.as_dict(), "case_validation": cases.as_dict()}
 
 
 def extract_literature(

@@ -20,6 +20,7 @@ STAGES = ("ingest", "validate")
 _ROW_TABLES = {
     "staged_documents": ("source", "source_key"),
     "staged_clinical_records": ("source", "record_key"),
+    "staged_cases": ("source", "case_key"),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from medkb.db.postgres import fetch_all
 from medkb.validation.batch import Outcome, Target, validate_batches
-from medkb.validation.suites import records_frame, records_suite
+from medkb.validation.suites import cases_suite, records_frame, records_suite
 
 BATCH = 5_000
 _COLUMNS = ("source, record_key, version, case_key, resource_type, code_system, code, display, value, "
@@ -44,3 +44,32 @@ def _batches(conn: Any, batch: int) -> Iterator[list[dict[str, Any]]]:
 def validate_staged_records(conn: Any, run_id: str, threshold: float | None = None, batch: int = BATCH) -> Outcome:
     """Quarantine failing clinical records, move the rest to `validated`."""
     return validate_batches(conn, TARGET, _batches(conn, batch), run_id, threshold)
+
+
+_CASE_COLUMNS = "source, case_key, version, gender, birth_year, deceased, origin"
+
+CASES = Target(
+    table="staged_cases", key_column="case_key", suite_name="cases",
+    suite=cases_suite, frame=lambda df: df, payload=lambda row: {k: row.get(k) for k in _CASE_COLUMNS.split(", ")},
+)
+
+
+def _case_batches(conn: Any, batch: int) -> Iterator[list[dict[str, Any]]]:
+    after = ("", "", 0)
+    while True:
+        rows = fetch_all(
+            conn,
+            f"SELECT {_CASE_COLUMNS} FROM staged_cases "  # noqa: S608 (fixed column list)
+            "WHERE state = 'staged' AND (source, case_key, version) > (%s, %s, %s) "
+            "ORDER BY source, case_key, version LIMIT %s",
+            (*after, batch),
+        )
+        if not rows:
+            return
+        after = (rows[-1]["source"], rows[-1]["case_key"], rows[-1]["version"])
+        yield rows
+
+
+def validate_staged_cases(conn: Any, run_id: str, threshold: float | None = None, batch: int = BATCH) -> Outcome:
+    """Quarantine implausible cases (bad pseudonym, gender, birth year), move the rest to `validated`."""
+    return validate_batches(conn, CASES, _case_batches(conn, batch), run_id, threshold)

@@ -74,6 +74,17 @@ def records_suite(now: dt.datetime | None = None) -> list[Check]:
     return checks
 
 
+def cases_suite(today: dt.date | None = None) -> list[Check]:
+    """Checks for pseudonymised patient cases (columns of staged_cases)."""
+    year = (today or dt.date.today()).year
+    return [
+        check("case_key_format", gxe.ExpectColumnValuesToMatchRegex, column="case_key", regex=r"^[0-9a-f]{32}$"),
+        check("gender", gxe.ExpectColumnValuesToBeInSet, column="gender",
+              value_set=["male", "female", "other", "unknown"]),
+        check("birth_year", gxe.ExpectColumnValuesToBeBetween, column="birth_year", min_value=1880, max_value=year),
+    ]
+
+
 def literature_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Add the derived columns the literature checks read."""
     out = df.copy()

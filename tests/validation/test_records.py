@@ -13,7 +13,7 @@ import pytest
 from medkb.db.postgres import fetch_all
 from medkb.nightly import ingest_records
 from medkb.validation.gx_runner import run_suite
-from medkb.validation.suites import records_frame, records_suite
+from medkb.validation.suites import cases_suite, records_frame, records_suite
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
 
@@ -42,6 +42,16 @@ def test_records_suite_flags_each_kind_of_bad_fact() -> None:
     assert 0 not in result.failures and not result.errors
 
 
+def test_cases_suite() -> None:
+    df = pd.DataFrame([
+        {"case_key": "0" * 32, "gender": "female", "birth_year": 1970},
+        {"case_key": "Jane Doe", "gender": "female", "birth_year": 1970},
+        {"case_key": "1" * 32, "gender": "F", "birth_year": 1700},
+    ])
+    got = run_suite("cases", cases_suite(dt.date(2026, 1, 1)), df).per_check
+    assert got == {"case_key_format": [1], "gender": [2], "birth_year": [2]}
+
+
 @pytest.mark.integration
 def test_ingest_records_quarantines_bad_facts_and_validates_the_rest(pg, settings, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
@@ -57,6 +67,7 @@ def test_ingest_records_quarantines_bad_facts_and_validates_the_rest(pg, setting
     (inbox / "patient1.json").write_text(json.dumps(bundle))
     out = ingest_records(settings, "run-1", drop_dir=str(inbox))
     assert out["cases"] == 3 and out["validation"]["quarantined"] == 2
+    assert out["case_validation"] == {"checked": 3, "validated": 3, "quarantined": 0, "warned": 0}
     assert out["validation"]["validated"] == out["validation"]["checked"] - 2
     pg.commit()
     q = fetch_all(pg, "SELECT reasons FROM quarantine WHERE stage = 'validate'")
