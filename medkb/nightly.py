@@ -77,6 +77,25 @@ def ingest_records(
     return {**counts, "validation": outcome.as_dict(), "case_validation": cases.as_dict()}
 
 
+def ingest_pubmed(settings: Settings, run_id: str, until: str, first_day: str | None = None,
+                  term: str = "") -> dict[str, Any]:
+    """Stage PubMed from the day after the last completed window up to `until` (YYYY-MM-DD).
+
+    Resumes a window a failed run left half-done. Settings for NCBI come from the environment:
+    MEDKB_NCBI_API_KEY, MEDKB_NCBI_EMAIL, MEDKB_NCBI_TOOL, MEDKB_EUTILS_URL.
+    """
+    import datetime as dt
+
+    from medkb.staging.pubmed import ingest_pubmed_window, next_window
+
+    with connect(settings) as conn:
+        window = next_window(conn, dt.date.fromisoformat(until),
+                             dt.date.fromisoformat(first_day) if first_day else None)
+    if window is None:
+        return {"found": 0, "up_to_date": True}
+    return ingest_pubmed_window(settings, *window, run_id, term=term)
+
+
 def extract_literature(
     settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, quantize: bool = False
 ) -> dict[str, Any]:

@@ -71,6 +71,21 @@ def ingest_pubmed_window(
     return {**total.as_dict(), "found": search.count, "pages": pages, "resumed_at": start_at}
 
 
+def next_window(conn: Any, until: dt.date, first_day: dt.date | None = None,
+                date_type: str = "edat") -> tuple[dt.date, dt.date] | None:
+    """The window a nightly run should stage: the day after the last completed window up to `until`.
+
+    With no watermark yet it starts at `first_day` (default: `until` itself). None when up to date.
+    """
+    done = get_watermark(conn, SOURCE)
+    if done:
+        last_end = dt.date.fromisoformat(done.split(" ", 1)[0].split("..", 1)[1])
+        start = last_end + dt.timedelta(days=1)
+    else:
+        start = first_day or until
+    return (start, until) if start <= until else None
+
+
 def _cursor(conn: Any) -> dict[str, Any] | None:
     raw = get_watermark(conn, CURSOR)
     return json.loads(raw) if raw else None

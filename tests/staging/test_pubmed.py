@@ -9,7 +9,7 @@ import pytest
 
 from medkb.db.postgres import fetch_all
 from medkb.sources.pubmed import EutilsClient, EutilsConfig, EutilsError
-from medkb.staging.pubmed import CURSOR, ingest_pubmed_window
+from medkb.staging.pubmed import CURSOR, ingest_pubmed_window, next_window
 from medkb.staging.runs import get_watermark
 from tests.sources.eutils_replay import FIX, Script, replay
 
@@ -59,3 +59,13 @@ def test_failure_mid_window_resumes_at_the_cursor(pg, settings) -> None:
     assert counts["resumed_at"] == 20_000 and counts["pages"] == 3
     assert [e for e, _ in resumed.requests].count("esearch.fcgi") == 0  # the WebEnv was reused
     assert _staged(pg) == RECORDED and get_watermark(pg, "pubmed").startswith("2025-09-27..2025-11-26")
+
+
+def test_next_window_follows_the_watermark(pg, settings) -> None:
+    assert next_window(pg, END) == (END, END)
+    assert next_window(pg, END, first_day=START) == (START, END)
+    with replay(Script()) as url:
+        ingest_pubmed_window(settings, START, END, "run-1", client=_client(url))
+    pg.commit()
+    assert next_window(pg, END) is None  # up to date
+    assert next_window(pg, END + dt.timedelta(days=2)) == (END + dt.timedelta(days=1), END + dt.timedelta(days=2))
