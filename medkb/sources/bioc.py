@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError, iterparse
+from xml.etree.ElementTree import Element, ParseError, iterparse, tostring
 
 from medkb.sources.literature_files import as_citation
 from medkb.sources.medline import SourceFileError, _parse_error_message, open_source_file
@@ -87,7 +87,8 @@ def read_bioc_documents(path: Path | str, source: str = SOURCE) -> Iterator[PubT
             except ValueError as exc:
                 yield Rejected(source=source, key=(el.findtext("id") or f"{path.name}#{position}").strip(),
                                version=1, reason=f"{path.name}: {exc}; fix the document and re-ingest the file",
-                               payload={"document": position}, origin=path.name)
+                               payload={"document": position, "xml": tostring(el, encoding="unicode")},
+                               origin=path.name)
             root.clear()  # type: ignore[union-attr]
     except ParseError as exc:
         raise SourceFileError(_parse_error_message(path, exc)) from None

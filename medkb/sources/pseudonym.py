@@ -15,11 +15,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Keys removed wherever they appear in a resource.
+# Keys removed wherever they appear in a resource (who was involved is not clinical knowledge).
 DROP_KEYS = frozenset({
     "name", "address", "telecom", "identifier", "photo", "contact", "text", "display",
     "data", "url", "link", "communication", "generalPractitioner", "managingOrganization",
-    "extension", "modifierExtension",
+    "extension", "modifierExtension", "note", "authorString", "performer", "requester", "recorder",
+    "asserter", "author", "participant", "custodian",
 })
 # LOINC codes whose values identify a person (Synthea records the home address as an Observation).
 IDENTIFYING_LOINC = frozenset({"56799-0"})

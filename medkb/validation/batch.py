@@ -121,6 +121,7 @@ def validate_batches(
         )
     _set_state(conn, target, bad_keys, "quarantined")
     _set_state(conn, target, good, "validated")
+    _close_entries(conn, good)
     if notes:
         with conn.cursor() as cur:
             psycopg2.extras.execute_values(
@@ -144,6 +145,20 @@ def _log_summary(suite: str, rows: int, per_check: dict[str, int], examples: dic
         (log.warning if sev == WARNING else log.error)(line)
         lines.append(line)
     return lines
+
+
+def _close_entries(conn: Any, keys: Sequence[tuple[str, str, int]]) -> None:
+    """A row that now passes (fixed at the source and re-staged) closes its old quarantine entry."""
+    if not keys:
+        return
+    with conn.cursor() as cur:
+        psycopg2.extras.execute_values(
+            cur,
+            "UPDATE quarantine AS q SET status = 'released', released_at = now() "
+            "FROM (VALUES %s) AS k(source, key, version) WHERE q.source = k.source AND q.source_key = k.key "
+            "AND q.version = k.version AND q.stage = 'validate' AND q.status = 'quarantined'",
+            list(keys), page_size=2000,
+        )
 
 
 def _set_state(conn: Any, target: Target, keys: Sequence[tuple[str, str, int]], state: str) -> None:

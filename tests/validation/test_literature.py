@@ -84,3 +84,14 @@ def test_release_requeues_after_a_fix(pg, settings, tmp_path: Path) -> None:
         quarantine.release(pg, entry["id"])
     out = validate_staged_literature(pg, "run-v3")
     assert (out.rows, out.validated) == (1, 1) and _states(pg)["399298"] == "validated"
+
+
+def test_a_fixed_citation_restaged_closes_its_entry(pg, settings, tmp_path: Path) -> None:
+    _stage(settings, tmp_path, _with_big_abstract_and_bad_year(FIXTURE.read_text()))
+    validate_staged_literature(pg, "run-v", threshold=0.9)
+    pg.commit()
+    _stage(settings, tmp_path, FIXTURE.read_text(), run="run-fixed")  # the source sent corrected records
+    out = validate_staged_literature(pg, "run-v2")
+    pg.commit()
+    assert (out.rows, out.validated) == (2, 2) and set(_states(pg).values()) == {"validated"}
+    assert quarantine.count(pg) == 0
