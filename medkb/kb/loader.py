@@ -30,6 +30,8 @@ from medkb.nlp.records import ExtractedAssertion, Mention
 log = logging.getLogger(__name__)
 
 # A document this run created has nothing from earlier runs, so the stale-edge checks skip it.
+# They expand from the document and leave the other end unlabelled, so the planner cannot choose
+# to scan every Assertion instead (which it did on a small graph, making big loads quadratic).
 
 # Which concept kind an assertion's ends are when no mention in the document says otherwise.
 DEFAULT_ENDS = {"INDUCES": ("Chemical", "Disease"), "TREATS": ("Chemical", "Disease"),
@@ -97,7 +99,7 @@ _STALE_EVIDENCE: LiteralString = (
     """
 UNWIND $groups AS g
 MATCH (d:Document {id: g.doc}) WHERE d.created_run <> $run
-MATCH (a:Assertion)-[e:EVIDENCE {model: g.model}]->(d)
+MATCH (d)<-[e:EVIDENCE {model: g.model}]-(a)
 WHERE NOT e.key IN g.keep
 """
     + provenance.rel_touched("rel_deleted", "e", "EVIDENCE", "a", "d")

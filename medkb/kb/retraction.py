@@ -15,7 +15,7 @@ from medkb.kb.client import GraphClient
 from medkb.kb.summary import changed_evidence_assertions, recompute
 
 _RETRACT: tuple[LiteralString, ...] = (
-    "UNWIND $rows AS row MATCH (a:Assertion)-[e:EVIDENCE]->(d:Document {id: row}) "
+    "UNWIND $rows AS row MATCH (d:Document {id: row})<-[e:EVIDENCE]-(a) "
     + provenance.rel_touched("rel_deleted", "e", "EVIDENCE", "a", "d") + "DELETE e",
     "UNWIND $rows AS row MATCH (d:Document {id: row})-[m:MENTIONS]->(c) "
     + provenance.rel_touched("rel_deleted", "m", "MENTIONS", "d", "c") + "DELETE m",

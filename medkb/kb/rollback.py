@@ -22,7 +22,7 @@ class RollbackError(RuntimeError):
 
 
 _AFFECTED: LiteralString = """
-CALL () { MATCH (a:Assertion)-[e:EVIDENCE {run: $run}]->() RETURN DISTINCT a.id AS id
+CALL () { MATCH ()-[e:EVIDENCE {run: $run}]->() RETURN DISTINCT startNode(e).id AS id
   UNION MATCH (a:Assertion {created_run: $run}) RETURN a.id AS id
   UNION MATCH (ch:Change {change_run: $run}) WHERE ch.rel_type = 'EVIDENCE' RETURN DISTINCT ch.from_id AS id
   UNION MATCH (ch:Change {change_run: $run}) WHERE ch.change_label = 'Assertion' RETURN ch.id AS id }
