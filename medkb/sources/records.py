@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 
@@ -52,6 +53,11 @@ class Rejected:
     origin: str = ""
 
 
+def _shallow(record: Any) -> dict[str, Any]:
+    """The record's fields except `origin` (where it came from is not what it says); no deep copy."""
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name != "origin"}
+
+
 def _hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -68,11 +74,9 @@ class PatientCase:
     deceased: bool = False
     origin: str = ""
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        body = asdict(self)
-        body.pop("origin")
-        return _hash(body)
+        return _hash(_shallow(self))
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,6 @@ class ClinicalRecord:
     payload: Mapping[str, Any] = field(default_factory=dict)
     origin: str = ""
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        body = asdict(self)
-        body.pop("origin")
-        return _hash(body)
+        return _hash(_shallow(self))
