@@ -35,6 +35,10 @@ class EutilsError(RuntimeError):
     """E-utilities did not answer usefully after the retries; the message names the request."""
 
 
+class HistoryExpired(EutilsError):
+    """The history server no longer knows the WebEnv/query_key (they expire after some hours)."""
+
+
 @dataclass(frozen=True)
 class EutilsConfig:
     base_url: str = NCBI
@@ -162,10 +166,17 @@ class EutilsClient:
             "retstart": retstart, "retmax": retmax, "retmode": "xml",
         })
         origin = f"efetch {search.window} retstart={retstart}"
+        head = body[:2000]
+        if b"<eFetchResult" in head or b"<ERROR>" in head:
+            # NCBI answers 200 with an error document, e.g. when the WebEnv has expired
+            msg = head.split(b"<ERROR>", 1)[-1].split(b"</ERROR>", 1)[0].decode("utf-8", "replace").strip()
+            raise HistoryExpired(f"{origin}: E-utilities says {msg!r}; search again")
         try:
             records = list(parse_articles(io.BytesIO(body), origin, SOURCE))
         except ParseError as exc:
             raise EutilsError(f"{origin}: the answer is not PubMed XML ({exc}); retry later") from None
+        if not records and retstart < search.count:
+            raise EutilsError(f"{origin}: an empty page inside {search.count} hits; retry later")
         return Page(retstart=retstart, records=records)
 
     def pages(self, search: SearchResult, start_at: int = 0) -> Iterator[Page]:

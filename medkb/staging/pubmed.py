@@ -10,6 +10,7 @@ at the cursor instead of starting over.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from medkb.db.postgres import connect, execute
 from medkb.settings import Settings
-from medkb.sources.pubmed import SOURCE, EutilsClient, EutilsConfig, SearchResult
+from medkb.sources.pubmed import SOURCE, EutilsClient, EutilsConfig, HistoryExpired, Page, SearchResult
 from medkb.staging.documents import StageCounts
 from medkb.staging.ingest import add_counts, stage_records
 from medkb.staging.runs import get_watermark, set_watermark
@@ -42,10 +43,17 @@ def ingest_pubmed_window(
     wid = window_id(start, end, date_type, term)
     with connect(settings) as conn:
         cursor = _cursor(conn)
+    first: Page | None = None
     if cursor and cursor.get("window") == wid:
         search = SearchResult(cursor["count"], cursor["webenv"], cursor["query_key"], cursor["search"])
         start_at = int(cursor["next"])
         log.info("pubmed %s: resuming at %d of %d", wid, start_at, search.count)
+        try:
+            first = client.efetch(search, start_at)
+        except HistoryExpired as exc:
+            # a new search has a new result set: start the window over (staging again changes nothing)
+            log.warning("pubmed %s: %s; searching again from the start of the window", wid, exc)
+            search, start_at = client.esearch(start, end, term, date_type), 0
     else:
         search = client.esearch(start, end, term, date_type)
         start_at = 0
@@ -55,7 +63,8 @@ def ingest_pubmed_window(
     if search.count == 0:
         with connect(settings) as conn:
             _finish_window(conn, wid, run_id)
-    for page in client.pages(search, start_at):
+    rest = client.pages(search, start_at + client.config.batch_size if first else start_at)
+    for page in itertools.chain([first] if first else [], rest):
         nxt = page.retstart + client.config.batch_size
         with connect(settings) as conn:  # the page, the cursor and (at the end) the watermark together
             add_counts(total, stage_records(conn, page.records, run_id))

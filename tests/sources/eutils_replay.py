@@ -20,6 +20,7 @@ class Script:
     esearch: str = "esearch_usehistory.xml"
     failures: dict[str, list[int]] = field(default_factory=dict)  # endpoint -> statuses to answer first
     fail_efetch_from: int | None = None  # answer 500 to every efetch at or after this retstart
+    efetch_error_once: bytes | None = None  # a 200 error document for the first efetch (expired WebEnv)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
@@ -41,6 +42,8 @@ def replay(script: Script) -> Iterator[str]:
                 return
             if endpoint == "esearch.fcgi":
                 body = (FIX / script.esearch).read_bytes()
+            elif endpoint == "efetch.fcgi" and script.efetch_error_once:
+                body, script.efetch_error_once = script.efetch_error_once, None
             elif endpoint == "efetch.fcgi":
                 retstart = int(params["retstart"])
                 if script.fail_efetch_from is not None and retstart >= script.fail_efetch_from:

@@ -69,3 +69,15 @@ def test_next_window_follows_the_watermark(pg, settings) -> None:
     pg.commit()
     assert next_window(pg, END) is None  # up to date
     assert next_window(pg, END + dt.timedelta(days=2)) == (END + dt.timedelta(days=1), END + dt.timedelta(days=2))
+
+
+def test_expired_history_on_resume_searches_again(pg, settings) -> None:
+    with replay(Script(fail_efetch_from=20_000)) as url, pytest.raises(EutilsError):
+        ingest_pubmed_window(settings, START, END, "run-1", client=_client(url))
+    # hours later NCBI has forgotten the WebEnv: it answers 200 with an error document
+    script = Script(efetch_error_once=b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>")
+    with replay(script) as url:
+        counts = ingest_pubmed_window(settings, START, END, "run-2", client=_client(url))
+    assert counts["resumed_at"] == 0 and counts["pages"] == 5
+    assert [e for e, _ in script.requests] == ["efetch.fcgi", "esearch.fcgi"] + ["efetch.fcgi"] * 5
+    assert _staged(pg) == RECORDED and get_watermark(pg, CURSOR) is None
