@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from medkb.kb.dump import canonical_dump
@@ -105,3 +111,39 @@ def test_read_extractions_from_postgres(pg):
 def test_evidence_key_is_the_extraction_primary_key():
     a = assertion("PMID:1", "MESH:D1", "MESH:D2", start=12)
     assert evidence_key(a) == "MESH:D1|INDUCES|MESH:D2|PMID:1|12|ner-test-1"
+
+
+_KILLABLE = """
+import sys
+from medkb.kb.client import GraphClient
+from medkb.kb.loader import load_extractions
+from medkb.settings import Settings
+from tests.kb.factories import assertion
+rows = [assertion(f"PMID:{500 + i // 3}", f"MESH:C{i % 11:06d}", f"MESH:D{i % 13:06d}", start=i % 3 * 50)
+        for i in range(3000)]
+with GraphClient(Settings.from_env().neo4j) as g:
+    load_extractions(g, [], rows, "K", as_of="2026-11-03", batch_size=30,
+                     on_batch=lambda n: (print("batch", flush=True), __import__("time").sleep(0.05)))
+"""
+
+
+def test_a_loader_killed_mid_run_then_rerun_equals_an_uninterrupted_run(graph, tmp_path):
+    """SIGKILL a loader process after a few committed batches; the re-run converges."""
+    rows = [assertion(f"PMID:{500 + i // 3}", f"MESH:C{i % 11:06d}", f"MESH:D{i % 13:06d}", start=i % 3 * 50)
+            for i in range(3000)]
+    load_extractions(graph, [], rows, "K", as_of="2026-11-03", batch_size=30)
+    expected = canonical_dump(graph)
+    graph.write_autocommit("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", _KILLABLE], cwd=root, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.stdout is not None
+    for _ in range(5):
+        assert proc.stdout.readline().startswith("batch"), "the loader died before committing five batches"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    half = graph.read("MATCH ()-[e:EVIDENCE]->() RETURN count(e) AS n")[0]["n"]
+    assert 0 < half < 3000
+    load_extractions(graph, [], rows, "K", as_of="2026-11-03", batch_size=30)
+    assert canonical_dump(graph) == expected
