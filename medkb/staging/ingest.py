@@ -15,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import psycopg2.extras
+
 from medkb.db.postgres import connect
 from medkb.settings import Settings
 from medkb.sources.medline import SOURCE, SourceFileError, read_medline
@@ -87,9 +89,12 @@ def stage_records(
 
     def flush() -> None:
         kept, dupes, replaced = dedupe(batch)
-        counts.duplicates += dupes
-        rejected.extend(replaced)
-        add_counts(counts, stage_citations(conn, kept, run_id))
+        kept, dupes2, replaced2 = _dedupe_against_transaction(conn, kept, run_id)
+        counts.duplicates += dupes + dupes2
+        rejected.extend(replaced + replaced2)
+        part = stage_citations(conn, kept, run_id)
+        part.updated -= len(replaced2)  # replacing this file's own earlier entry is not an update
+        add_counts(counts, part)
         if progress:
             progress(len(batch))
         batch.clear()
@@ -134,6 +139,52 @@ def dedupe(batch: list[Citation]) -> tuple[list[Citation], int, list[Rejected]]:
             ))
         seen[k] = c
     return list(seen.values()), dupes, replaced
+
+
+_EARLIER = """
+SELECT d.source, d.source_key AS key, d.version, d.title, d.abstract, d.language, d.journal, d.pub_year,
+       d.mesh_terms, d.origin, d.content_hash
+FROM staged_documents d JOIN (VALUES %s) AS k(source, key, version, origin, run_id)
+  ON d.source = k.source AND d.source_key = k.key AND d.version = k.version AND d.origin = k.origin
+     AND d.run_id = k.run_id
+WHERE d.xmin = pg_current_xact_id()::xid
+"""
+
+
+def _dedupe_against_transaction(
+    conn: Any, batch: list[Citation], run_id: str
+) -> tuple[list[Citation], int, list[Rejected]]:
+    """The same record in an earlier batch of this file: the rows this transaction already wrote.
+
+    Finds them without keeping the file's keys in memory (which would grow with the file).
+    """
+    if not batch:
+        return batch, 0, []
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        earlier = psycopg2.extras.execute_values(
+            cur, _EARLIER, [(c.source, c.key, c.version, c.origin or None, run_id) for c in batch],
+            page_size=len(batch), fetch=True,
+        )
+    seen = {(r["source"], r["key"], r["version"]): r for r in earlier}
+    kept: list[Citation] = []
+    replaced: list[Rejected] = []
+    dupes = 0
+    for c in batch:
+        prev = seen.get((c.source, c.key, c.version))
+        if prev is None:
+            kept.append(c)
+        elif prev["content_hash"] == c.content_hash:
+            dupes += 1
+        else:
+            payload = {k: v for k, v in prev.items() if k != "content_hash"}
+            replaced.append(Rejected(
+                source=c.source, key=c.key, version=c.version,
+                reason=f"{c.origin}: {c.source} {c.key} v{c.version} appears twice in one file with different "
+                       "content; the later entry was staged, this earlier one held back",
+                payload=payload, origin=c.origin,
+            ))
+            kept.append(c)
+    return kept, dupes, replaced
 
 
 def rejected_entry(r: Rejected) -> quarantine.QuarantineEntry:

@@ -52,20 +52,27 @@ ON CONFLICT (source, source_key, version, stage) DO UPDATE SET
 
 def put(conn: Any, entries: Iterable[QuarantineEntry], run_id: str) -> int:
     """Store entries (upsert: quarantining the same record again replaces its entry)."""
-    rows = []
+    merged: dict[tuple[str, str, int, str], tuple[list[Any], dict[str, Any]]] = {}
     for e in entries:
         if e.stage not in STAGES:
             raise QuarantineError(f"{e.source}:{e.key}: unknown stage {e.stage!r}; use one of {STAGES}")
         payload = dict(e.payload)
         if e.table:
             payload = {"_table": e.table, **payload}
-        rows.append((e.source, e.key, e.version, e.stage, json.dumps(list(e.reasons), default=str),
-                     json.dumps(payload, default=str), run_id))
+        k = (e.source, e.key, e.version, e.stage)
+        if k in merged:  # one entry per record: a second one keeps the first's reasons and payload
+            reasons, earlier = merged[k]
+            payload["_earlier"] = [*earlier.pop("_earlier", []), earlier]
+            merged[k] = (reasons + list(e.reasons), payload)
+        else:
+            merged[k] = (list(e.reasons), payload)
+    rows = [(*k, json.dumps(reasons, default=str), json.dumps(payload, default=str), run_id)
+            for k, (reasons, payload) in merged.items()]
     if not rows:
         return 0
     with conn.cursor() as cur:
         psycopg2.extras.execute_values(cur, _UPSERT, rows, page_size=500)
-    return len(rows)
+    return sum(1 + len(p.get("_earlier", [])) for _, p in merged.values())
 
 
 def list_entries(conn: Any, status: str | None = "quarantined", source: str | None = None,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from medkb.db.postgres import fetch_all
+from medkb.staging import ingest
 from medkb.staging.ingest import IngestFailed, ingest_medline_files
 from medkb.staging.runs import get_watermark
 
@@ -82,6 +83,25 @@ def test_same_pmid_twice_in_a_batch(pg, settings, tmp_path: Path) -> None:
     q = fetch_all(pg, "SELECT source_key, stage, reasons, payload FROM quarantine")
     assert q[0]["source_key"] == PMIDS[0] and "twice in one batch" in q[0]["reasons"][0]["message"]
     assert not q[0]["payload"]["title"].startswith("Re-issued")
+
+
+def test_same_pmid_twice_in_a_file_across_batches(pg, settings, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "BATCH", 2)  # the repeat lands in a later batch than the original
+    text = FIXTURE.read_text()
+    start = text.index("<PubmedArticle>")
+    first = text[start: text.index("</PubmedArticle>") + len("</PubmedArticle>")]
+    body = text.replace("</PubmedArticleSet>", first + first.replace("<ArticleTitle>", "<ArticleTitle>Again: ", 1)
+                        + first + "</PubmedArticleSet>")
+    counts = ingest_medline_files(settings, [_write(tmp_path, "d.xml.gz", body)], "run-1")
+    # three entries were replaced by a later one (the original twice, the re-issue once); each is held back
+    assert (counts["staged"], counts["updated"], counts["quarantined"], counts["duplicates"]) == (4, 0, 3, 0)
+    assert not _rows(pg, PMIDS[0])[0]["title"].startswith("Again: ")  # the last entry in the file wins
+    q = fetch_all(pg, "SELECT reasons, payload FROM quarantine")  # one entry per record, both reasons
+    assert len(q) == 1 and len(q[0]["reasons"]) == 3 and "twice in one file" in q[0]["reasons"][-1]["message"]
+    held = [q[0]["payload"], *q[0]["payload"]["_earlier"]]
+    assert sorted(p["title"].startswith("Again: ") for p in held) == [False, False, True]
+    again = ingest_medline_files(settings, [_write(tmp_path, "d.xml.gz", body)], "run-2")
+    assert again["unchanged"] >= 3 and again["staged"] == 0
 
 
 def test_bad_file_is_quarantined_and_the_rest_lands(pg, settings, tmp_path: Path) -> None:
