@@ -118,7 +118,8 @@ def _clinical(res: Mapping[str, Any], index: Mapping[str, tuple[str, Mapping[str
         if target and (target not in index or index[target][0] != want):
             yield _rejected(p, res, refs, origin,
                             f"{rtype} {field_name} points at {want} {p.token(target, 'reference')[:12]}… which is "
-                            "not in the bundle (dangling reference); send the bundle with that resource")
+                            "not in the bundle (dangling reference); send the bundle with that resource",
+                            check="resolvable_reference")
             return
     subject = getattr(model, "subject", None) or getattr(model, "patient", None)
     patient_ref = getattr(subject, "reference", None)
@@ -220,8 +221,9 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
 
 
-def _rejected(p: Pseudonymiser, res: Mapping[str, Any], refs: Mapping[str, str], origin: str, reason: str) -> Rejected:
+def _rejected(p: Pseudonymiser, res: Mapping[str, Any], refs: Mapping[str, str], origin: str, reason: str,
+              check: str = "valid_fhir_r4") -> Rejected:
     rtype = res.get("resourceType", "?")
     key = p.token(f"{rtype}/{res.get('id', '')}", "resource") if res.get("id") else f"{origin}#{rtype}"
     return Rejected(source=SOURCE, key=key, version=_version(res), reason=f"{origin}: {reason}",
-                    payload={"resourceType": rtype, **p.scrub(res, refs)}, origin=origin)
+                    payload={"resourceType": rtype, **p.scrub(res, refs)}, origin=origin, check=check)

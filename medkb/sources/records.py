@@ -51,6 +51,7 @@ class Rejected:
     reason: str  # names what is wrong and what to do
     payload: Mapping[str, Any]  # the raw record (pseudonymised for patient data)
     origin: str = ""
+    check: str = "readable_record"  # what it failed, as the quarantine lists it
 
 
 def _shallow(record: Any) -> dict[str, Any]:

@@ -135,7 +135,7 @@ def dedupe(batch: list[Citation]) -> tuple[list[Citation], int, list[Rejected]]:
                 source=c.source, key=c.key, version=c.version,
                 reason=f"{c.origin}: {c.source} {c.key} v{c.version} appears twice in one batch with "
                        "different content; the later entry was staged, this earlier one held back",
-                payload=_citation_payload(prev), origin=prev.origin,
+                payload=_citation_payload(prev), origin=prev.origin, check="unique_in_file",
             ))
         seen[k] = c
     return list(seen.values()), dupes, replaced
@@ -181,7 +181,7 @@ def _dedupe_against_transaction(
                 source=c.source, key=c.key, version=c.version,
                 reason=f"{c.origin}: {c.source} {c.key} v{c.version} appears twice in one file with different "
                        "content; the later entry was staged, this earlier one held back",
-                payload=payload, origin=c.origin,
+                payload=payload, origin=c.origin, check="unique_in_file",
             ))
             kept.append(c)
     return kept, dupes, replaced
@@ -190,7 +190,7 @@ def _dedupe_against_transaction(
 def rejected_entry(r: Rejected) -> quarantine.QuarantineEntry:
     return quarantine.QuarantineEntry(
         source=r.source, key=r.key, version=r.version, stage="ingest",
-        reasons=[{"expectation": "readable_record", "message": r.reason, "origin": r.origin}],
+        reasons=[{"expectation": r.check, "message": r.reason, "origin": r.origin}],
         payload=r.payload,
     )
 
@@ -198,8 +198,13 @@ def rejected_entry(r: Rejected) -> quarantine.QuarantineEntry:
 def _file_entry(source: str, path: Path, message: str) -> quarantine.QuarantineEntry:
     info: dict[str, Any] = {"file": str(path)}
     try:
-        data = path.read_bytes()
-        info.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), head=data[:512].hex())
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+            digest.update(head)
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        info.update(size=path.stat().st_size, sha256=digest.hexdigest(), head=head.hex())
     except OSError as exc:
         info["error"] = exc.strerror
     return quarantine.QuarantineEntry(

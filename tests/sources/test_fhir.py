@@ -74,6 +74,7 @@ def test_dangling_reference_rejects_that_resource_only(tmp_path: Path) -> None:
     recs = list(read_fhir_bundle(path, Pseudonymiser("k1")))
     rejected = [r for r in recs if isinstance(r, Rejected)]
     assert len(rejected) == 1 and "dangling reference" in rejected[0].reason and "b.json" in rejected[0].reason
+    assert rejected[0].check == "resolvable_reference"
     assert rejected[0].payload["resourceType"] == "Condition"
     ok = [r for r in recs if isinstance(r, ClinicalRecord)]
     assert len(ok) == len(list(read_fhir_bundle(BUNDLE, Pseudonymiser("k1")))) - 2  # minus the case and it

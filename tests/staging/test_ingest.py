@@ -82,6 +82,7 @@ def test_same_pmid_twice_in_a_batch(pg, settings, tmp_path: Path) -> None:
     assert _rows(pg, PMIDS[0])[0]["title"].startswith("Re-issued: ")
     q = fetch_all(pg, "SELECT source_key, stage, reasons, payload FROM quarantine")
     assert q[0]["source_key"] == PMIDS[0] and "twice in one batch" in q[0]["reasons"][0]["message"]
+    assert q[0]["reasons"][0]["expectation"] == "unique_in_file"
     assert not q[0]["payload"]["title"].startswith("Re-issued")
 
 
