@@ -125,7 +125,8 @@ def _clinical(res: Mapping[str, Any], index: Mapping[str, tuple[str, Mapping[str
     patient_ref = getattr(subject, "reference", None)
     case = refs.get(patient_ref or "", "")
     if not case:
-        yield _rejected(p, res, refs, origin, f"{rtype} has no subject patient in the bundle; it cannot join a case")
+        yield _rejected(p, res, refs, origin, f"{rtype} has no subject patient in the bundle; it cannot join a case",
+                        check="resolvable_reference")
         return
     case_key = case.split("/", 1)[1]
     payload = p.scrub(res, refs)
