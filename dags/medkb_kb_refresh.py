@@ -40,6 +40,9 @@ def _run_id() -> str:
     params={
         "medline_files": Param(None, type=["null", "array"], description="MEDLINE files; default: the sample baseline"),
         "limit": Param(None, type=["null", "integer"], description="at most N citations per file"),
+        "pubmed": Param(False, type="boolean", description="also fetch new PubMed citations up to the logical date "
+                        "(E-utilities; needs network and MEDKB_NCBI_EMAIL/MEDKB_NCBI_API_KEY)"),
+        "pubmed_term": Param("", type="string", description="restrict the PubMed search (empty: everything)"),
         "fhir_drop_dir": Param(None, type=["null", "string"], description="FHIR bundles; default <data_dir>/fhir/inbox"),
     },
     doc_md=__doc__,
@@ -54,6 +57,13 @@ def medkb_kb_refresh():
     def ingest_literature(medkb_run: str) -> dict:
         params = get_current_context()["params"]
         return nightly.ingest_literature(_settings(), medkb_run, params["medline_files"], params["limit"])
+
+    @task
+    def ingest_pubmed(medkb_run: str) -> dict:
+        ctx = get_current_context()
+        if not ctx["params"]["pubmed"]:
+            return {"skipped": True}
+        return nightly.ingest_pubmed(_settings(), medkb_run, until=ctx["ds"], term=ctx["params"]["pubmed_term"])
 
     @task
     def ingest_records(medkb_run: str) -> dict:
@@ -73,8 +83,10 @@ def medkb_kb_refresh():
         return nightly.load_graph(_settings(), medkb_run)
 
     @task
-    def finish(medkb_run: str, ingest: dict, validate: dict, extract: dict, load: dict, records: dict) -> dict:
-        counts = {"ingest": ingest, "validate": validate, "extract": extract, "load": load, "records": records}
+    def finish(medkb_run: str, ingest: dict, validate: dict, extract: dict, load: dict, records: dict,
+               pubmed: dict) -> dict:
+        counts = {"ingest": ingest, "pubmed": pubmed, "validate": validate, "extract": extract, "load": load,
+                  "records": records}
         return nightly.finish(_settings(), medkb_run, counts)
 
     run = begin()
@@ -82,9 +94,10 @@ def medkb_kb_refresh():
     validated = validate_literature(run)
     extracted = extract_literature(run)
     loaded = load_graph(run)
-    ingested >> validated >> extracted >> loaded
+    pubmed = ingest_pubmed(run)
+    [ingested, pubmed] >> validated >> extracted >> loaded
     records = ingest_records(run)
-    finish(run, ingested, validated, extracted, loaded, records)
+    finish(run, ingested, validated, extracted, loaded, records, pubmed)
 
 
 medkb_kb_refresh()

@@ -55,3 +55,12 @@ export AIRFLOW_CONN_MEDKB_POSTGRES="${AIRFLOW_CONN_MEDKB_POSTGRES:-$MEDKB_PG_URI
 export AIRFLOW_CONN_MEDKB_NEO4J="${AIRFLOW_CONN_MEDKB_NEO4J:-neo4j://$MEDKB_NEO4J_USER:$MEDKB_NEO4J_PASSWORD@127.0.0.1:$MEDKB_NEO4J_BOLT_PORT}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 unset _db
+
+# Validation and PubMed (documented defaults; see medkb/validation and medkb/sources/pubmed.py).
+export MEDKB_MAX_FAILURE_RATE="${MEDKB_MAX_FAILURE_RATE:-0.1}"    # a batch failing more than this fails the task
+export MEDKB_NCBI_TOOL="${MEDKB_NCBI_TOOL:-medkb}"
+export MEDKB_NCBI_EMAIL="${MEDKB_NCBI_EMAIL:-}"                   # NCBI asks for a contact address
+export MEDKB_NCBI_API_KEY="${MEDKB_NCBI_API_KEY:-}"               # optional: 10 requests/s instead of 3
+# Airflow UI login (ops/airflow.sh): user admin with this password; LocalExecutor parallelism.
+export MEDKB_AIRFLOW_ADMIN_PASSWORD="${MEDKB_AIRFLOW_ADMIN_PASSWORD:-medkb-local-admin}"
+export MEDKB_AIRFLOW_PARALLELISM="${MEDKB_AIRFLOW_PARALLELISM:-2}"
