@@ -62,24 +62,35 @@ def _tree_edges(trees: dict[str, list[str]], source: str) -> list[EdgeRow]:
     return [EdgeRow(a, b, source, (("via", "mesh_tree"),)) for a, b in sorted(edges)]
 
 
+def _depth(trees: list[str]) -> int:
+    return min((t.count(".") for t in trees), default=99)
+
+
 def disease_concepts(limit: int | None = None) -> tuple[list[ConceptRow], list[EdgeRow]]:
+    """MeSH diseases by id. The package gives one MeSH id to several diseases in 335 cases (e.g.
+    D012640 to both Epilepsy and Eclampsia); such a node keeps the most general one's name
+    (shallowest tree number), lists every name in `merged_names` and all their synonyms."""
     data, version = _load_pickle(*DISEASE_PACKAGE)
     synonyms = _synonyms(data["disease_variant_to_canonical"])
-    rows: dict[str, ConceptRow] = {}
-    trees: dict[str, list[str]] = {}
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for canonical, d in sorted(data["disease_canonical_to_data"].items()):
-        if not d.get("mesh_id"):
-            continue
-        cid = f"MESH:{d['mesh_id']}"
-        trees.setdefault(cid, []).extend(d.get("mesh_tree", []))
-        prev = rows.get(cid)
-        syns = tuple(synonyms.get(canonical, [])) + ((prev.synonyms + (prev.name,)) if prev else ())
-        rows[cid] = ConceptRow(
-            id=cid, label="Disease", name=prev.name if prev else d.get("name", canonical),
-            source="mesh-diseases", version=version, synonyms=syns,
-            extra=(("tree_numbers", sorted(set(trees[cid]))),),
-        )
-    concepts = list(rows.values())[:limit] if limit is not None else list(rows.values())
+        if d.get("mesh_id"):
+            groups[f"MESH:{d['mesh_id']}"].append((canonical, d))
+    concepts: list[ConceptRow] = []
+    trees: dict[str, list[str]] = {}
+    for cid, members in sorted(groups.items()):
+        members.sort(key=lambda m: (_depth(m[1].get("mesh_tree", [])), m[0]))
+        names = [d.get("name", canonical) for canonical, d in members]
+        trees[cid] = sorted({t for _, d in members for t in d.get("mesh_tree", [])})
+        extra: list[tuple[str, Any]] = [("tree_numbers", trees[cid])]
+        if len(members) > 1:
+            extra.append(("merged_names", sorted(names)))
+        concepts.append(ConceptRow(
+            id=cid, label="Disease", name=names[0], source="mesh-diseases", version=version,
+            synonyms=tuple(v for canonical, _ in members for v in synonyms.get(canonical, [])) + tuple(names[1:]),
+            extra=tuple(extra),
+        ))
+    concepts = concepts[:limit] if limit is not None else concepts
     keep = {c.id for c in concepts}
     return concepts, _tree_edges({k: v for k, v in trees.items() if k in keep}, "mesh-diseases")
 

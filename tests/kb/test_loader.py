@@ -147,3 +147,13 @@ def test_a_loader_killed_mid_run_then_rerun_equals_an_uninterrupted_run(graph, t
     assert 0 < half < 3000
     load_extractions(graph, [], rows, "K", as_of="2026-11-03", batch_size=30)
     assert canonical_dump(graph) == expected
+
+
+def test_bad_records_are_named_and_the_rest_goes_on(graph, caplog):
+    bad_mention = mention("PMID:1", 90, "tremor without prefix", "Disease")
+    bad_assertion = assertion("PMID:1", "lithium", "MESH:D014202", 100)
+    mentions, assertions = input_a()
+    counts = load_extractions(graph, [*mentions, bad_mention], [*assertions, bad_assertion], "A", as_of="2026-11-01")
+    assert counts["rejected"] == 2 and counts["evidence"] == 3
+    assert "mention PMID:1:90-95" in caplog.text and "assertion lithium|INDUCES|MESH:D014202" in caplog.text
+    assert graph.read("MATCH (c:Concept) WHERE NOT c.id CONTAINS ':' RETURN c") == []
