@@ -222,6 +222,7 @@ def load_extractions(
     counts.mentions = len(linked)
     doc_ids = sorted({m.doc_id for m in mentions} | {a.doc_id for a in assertions})
     record_run(client, run_id, {"kind": "load", "status": "loading", "as_of": as_of,
+                                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "models": sorted({m.model for m in mentions} | {a.model for a in assertions})})
 
     # 1. nodes: concepts, documents, assertions (with their SUBJECT/OBJECT edges)
@@ -283,7 +284,8 @@ def load_extractions(
     # 3. derived facts, for every assertion in the input and every one whose evidence this run touched
     affected = {r["id"] for r in assertion_rows} | changed_evidence_assertions(client, run_id)
     counts.recomputed = recompute(client, affected, run_id, batch_size=batch_size)
-    record_run(client, run_id, {"status": "loaded", **{f"loaded_{k}": v for k, v in counts.as_dict().items()}})
+    record_run(client, run_id, {"status": "loaded", "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                **{f"loaded_{k}": v for k, v in counts.as_dict().items()}})
     return counts.as_dict()
 
 
