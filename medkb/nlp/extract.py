@@ -50,8 +50,9 @@ class Extractor:
     """Runs the whole extraction for batches of documents."""
 
     def __init__(self, tagger: Tagger, normaliser: Normaliser, *, phenotypes: Normaliser | None = None,
-                 relation_threshold: float | None = None) -> None:
+                 relation_threshold: float | None = None, consistent: bool = True) -> None:
         self.tagger = tagger
+        self.consistent = consistent
         self.normaliser = normaliser
         self.phenotypes = phenotypes
         self.relation_threshold = relation_threshold
@@ -63,7 +64,10 @@ class Extractor:
         spans = self.tagger.predict(texts, [a[0] for a in analysed], progress=progress)
         out = []
         for doc, (sents, abbrs), found in zip(docs, analysed, spans, strict=True):
-            out.append(self._one(doc, sents, propagate_abbreviations(found, abbrs), abbrs))
+            found = propagate_abbreviations(found, abbrs)
+            if self.consistent:
+                found = propagate_repeats(doc.text, found)
+            out.append(self._one(doc, sents, found, abbrs))
         return out
 
     def _one(self, doc: SourceDoc, sents: list[tuple[int, int]], spans: list[Span], abbrs: list[Abbreviation]) -> DocExtraction:
@@ -98,6 +102,21 @@ class Extractor:
 
 def _inherit(long: Link | None, own: Link) -> Link:
     return long if long is not None and long.ids else own
+
+
+def propagate_repeats(text: str, spans: list[Span], min_chars: int = 3) -> list[Span]:
+    """Tag every other whole-word occurrence of a tagged string the same way (one sense per document)."""
+    import re
+
+    taken = [(s.start, s.end) for s in spans]
+    added: list[Span] = []
+    for surface, sp in {text[s.start : s.end]: s for s in spans if s.end - s.start >= min_chars}.items():
+        for m in re.finditer(r"(?<!\w)" + re.escape(surface) + r"(?!\w)", text):
+            if any(m.start() < e and s < m.end() for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            added.append(Span(m.start(), m.end(), sp.type, sp.score))
+    return sorted([*spans, *added], key=lambda s: (s.start, s.end))
 
 
 def propagate_abbreviations(spans: list[Span], abbrs: list[Abbreviation]) -> list[Span]:

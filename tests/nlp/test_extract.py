@@ -39,3 +39,11 @@ def test_phenotype_links_add_a_phenotype_mention():
     extractor = Extractor(DictionaryTagger(ENTRIES), Normaliser(ENTRIES), phenotypes=hpo)
     [res] = extractor.extract([SourceDoc("PMID:2", "Delirium after famotidine.", "")])
     assert ("Phenotype", "HP:0031258") in {(m.type, m.concept_id) for m in res.mentions}
+
+
+def test_repeats_of_a_tagged_string_are_tagged_too():
+    from medkb.nlp.extract import propagate_repeats
+
+    text = "Cocaine use. Cocaine-induced seizures; cocaineX is not a word match."
+    out = propagate_repeats(text, [Span(0, 7, "Chemical", 0.8)])
+    assert [(text[s.start : s.end], s.type) for s in out] == [("Cocaine", "Chemical"), ("Cocaine", "Chemical")]
