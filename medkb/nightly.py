@@ -97,11 +97,12 @@ def ingest_pubmed(settings: Settings, run_id: str, until: str, first_day: str | 
 
 
 def extract_literature(
-    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, quantize: bool = False
+    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, precision: str = "auto"
 ) -> dict[str, Any]:
     """NER (the registry's champion, else the dictionary extractor), normalisation and INDUCES
     relations for the validated documents; rows go to extracted_mentions/extracted_assertions
-    (replaced per document and model) and each batch's documents advance to `extracted`."""
+    (replaced per document and model) and each batch's documents advance to `extracted`.
+    precision: fp32 | bf16 | int8 | auto (bf16 on CPUs with native bf16; see medkb/nlp/ner.py)."""
     from tqdm import tqdm
 
     from medkb.nlp.extract import SourceDoc
@@ -113,7 +114,7 @@ def extract_literature(
         rows = staged.documents_in_state(conn, "validated", limit)
         if not rows:
             return counts
-        extractor = build_extractor(settings, conn, quantize=quantize)
+        extractor = build_extractor(settings, conn, precision=precision)
         log.info("extract: %d documents with %s", len(rows), extractor.version)
         with tqdm(total=len(rows), desc="extract", unit="doc", mininterval=5) as bar:
             for b in range(0, len(rows), batch_size):

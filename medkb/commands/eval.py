@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'dictionary' = the dictionary extractor")
     n.add_argument("--corpus", required=True, help="PubTator file, e.g. ../shared/corpora/bc5cdr/CDR_DevelopmentSet.PubTator.txt")
     n.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
-    n.add_argument("--quantize", action="store_true", help="dynamic int8 (the CPU deployment option)")
+    n.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "auto"),
+                   help="inference precision (deployment options: bf16, int8; auto = bf16 where the CPU has it)")
     n.add_argument("--limit", type=int, help="first N documents only (smoke runs; not for reported figures)")
     n.set_defaults(func=_ner)
 
@@ -42,7 +43,7 @@ def _ner(args: argparse.Namespace) -> int:
         extractor = Extractor(dictionary_tagger(), normaliser(None))
     else:
         path = _model_path(args.model)
-        tagger = TransformerTagger(path, quantize=args.quantize)
+        tagger = TransformerTagger(path, precision=args.precision)
         extractor = Extractor(tagger, normaliser(str(path)))
     # phenotype (HPO) links are not scored: the corpora have no HPO gold
     with tqdm(desc=f"eval {corpus.name}", unit="window", disable=args.json, mininterval=2) as bar:

@@ -1,8 +1,11 @@
 """Transformer NER inference: documents in, typed character spans with confidences out.
 
 Every document is tokenised once, cut into the same sentence-packed windows the model was trained
-on, and all windows of a batch of documents run together sorted by length (little padding). On a
-CPU, `quantize=True` swaps the Linear layers for dynamic int8 ones.
+on, and all windows of a batch of documents run together sorted by length (little padding). Precision
+is a deployment option: "fp32"; "bf16" (weights and activations in bfloat16: on this machine's
+AVX512-BF16 CPU it is 1.75x faster than fp32 at no measured F1 cost); "int8" (dynamic, per-channel
+weight quantisation of the Linear layers: 1.8x, about 0.5 F1 lost); "auto" = bf16 where the CPU
+has native bf16, else fp32. Figures: bench/results/.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class TransformerTagger:
 
     def __init__(
         self, model_dir: Path | str, *, quantize: bool = False, max_tokens: int | None = None,
-        batch_size: int = 32, device: str | None = None, threads: int | None = None,
+        batch_size: int = 32, device: str | None = None, threads: int | None = None, precision: str = "fp32",
     ) -> None:
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -42,13 +45,18 @@ class TransformerTagger:
         model = AutoModelForTokenClassification.from_pretrained(self.model_dir)
         if [model.config.id2label[i] for i in range(len(LABELS))] != list(LABELS):
             raise ModelDirError(f"{self.model_dir}: labels {model.config.id2label} are not {LABELS}")
-        self.device = device or ("cuda" if torch.cuda.is_available() and not quantize else "cpu")
+        precision = "int8" if quantize else resolve_precision(precision)
+        self.device = device or ("cuda" if torch.cuda.is_available() and precision != "int8" else "cpu")
         model.eval()
-        if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if precision == "int8":
+            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+        elif precision == "bf16" and self.device == "cpu":
+            model = model.to(torch.bfloat16)
         self.model = model.to(self.device)
         self.batch_size = batch_size
-        self.quantized = quantize
+        self.precision = precision
+        self.quantized = precision == "int8"
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, max_tokens: int, version: str = "in-training",
@@ -57,7 +65,7 @@ class TransformerTagger:
         self = cls.__new__(cls)
         self.model_dir, self.max_tokens, self.version = Path("."), max_tokens, version
         self.tokenizer, self.model, self.device = tokenizer, model, device
-        self.batch_size, self.quantized = batch_size, False
+        self.batch_size, self.quantized, self.precision = batch_size, False, "fp32"
         return self
 
     def predict(self, texts: list[str], sentences: list[list[tuple[int, int]]] | None = None,
@@ -99,6 +107,31 @@ class TransformerTagger:
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
             probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return [probs[r, 1 : 1 + (w.hi - w.lo)] for r, (_, _, w) in enumerate(batch)]
+
+
+PRECISIONS = ("fp32", "bf16", "int8", "auto")
+
+
+def resolve_precision(precision: str) -> str:
+    """'auto' → bf16 where the CPU has native bf16 (AVX512-BF16/AMX), else fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: choose one of {PRECISIONS}")
+    if precision != "auto":
+        return precision
+    import torch
+
+    check = getattr(torch.backends.cpu, "get_cpu_capability", None)
+    capability = check() if check else ""
+    native = "AVX512" in capability and _cpu_flag("avx512_bf16") or _cpu_flag("amx_bf16")
+    return "bf16" if native else "fp32"
+
+
+def _cpu_flag(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return any(flag in line.split() for line in fh if line.startswith("flags"))
+    except OSError:
+        return False
 
 
 class _null:

@@ -55,7 +55,7 @@ def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
 
 
-def build_extractor(settings: Settings, conn: Any, *, quantize: bool = False, kind: str = "ner") -> Extractor:
+def build_extractor(settings: Settings, conn: Any, *, precision: str = "auto", kind: str = "ner") -> Extractor:
     """The champion's extractor, or the dictionary extractor when the registry has no champion."""
     from medkb.nlp.ner import TransformerTagger
 
@@ -64,6 +64,6 @@ def build_extractor(settings: Settings, conn: Any, *, quantize: bool = False, ki
     if champ is None:
         log.warning(NO_CHAMPION)
         return Extractor(dictionary_tagger(), normaliser(None), phenotypes=hpo)
-    tagger = TransformerTagger(champ.path, quantize=quantize)
+    tagger = TransformerTagger(champ.path, precision=precision)
     tagger.version = champ.version
     return Extractor(tagger, normaliser(champ.path), phenotypes=hpo)
