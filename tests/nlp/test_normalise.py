@@ -14,7 +14,12 @@ def normaliser() -> Normaliser:
         Entry("myocardial infarction", "MESH:D009203", "Disease", "gold"),
         Entry("heart attack", "MESH:D999999", "Disease", "mesh-disease"),  # package id, bridged below
         Entry("myocardial infarction", "MESH:D999999", "Disease", "mesh-disease"),
-        Entry("gout", "MESH:D006073", "Disease", "mesh-disease"),  # package id, no bridge
+        Entry("gout", "MESH:D006073", "Disease", "mesh-disease"),  # disease package id, no bridge
+        Entry("aspirin", "MESH:D000894", "Chemical", "mesh-drug"),  # drug package id, no bridge
+        Entry("lorazepam", "MESH:D000927", "Chemical", "mesh-drug"),  # a class id shared by two drugs ...
+        Entry("clonazepam", "MESH:D000927", "Chemical", "mesh-drug"),
+        Entry("lorazepam", "MESH:D008140", "Chemical", "gold"),  # ... whose gold ids differ
+        Entry("clonazepam", "MESH:D002998", "Chemical", "gold"),
         Entry("cocaine", "MESH:D003042", "Chemical", "gold"),
     ])
 
@@ -39,9 +44,15 @@ def test_package_concepts_take_the_gold_id_of_a_synonym(normaliser):
     assert normaliser.link("heart attack", "Disease").ids == ("MESH:D009203",)
 
 
-def test_unbridged_package_ids_are_not_confident(normaliser):
-    link = normaliser.link("gout", "Disease")
+def test_unbridged_drug_ids_are_not_confident_disease_ids_are(normaliser):
+    link = normaliser.link("aspirin", "Chemical")
     assert link.ids == () and link.method == "unlinked"
+    assert normaliser.link("gout", "Disease").ids == ("MESH:D006073",)
+
+
+def test_a_package_id_shared_by_different_gold_concepts_is_not_bridged(normaliser):
+    assert normaliser.link("lorazepam", "Chemical").ids == ("MESH:D008140",)
+    assert normaliser.link("clonazepam", "Chemical").ids == ("MESH:D002998",)
 
 
 def test_composite_mentions_are_split(normaliser):
