@@ -46,7 +46,7 @@ def normaliser(model_dir: str | None) -> Normaliser:
 @lru_cache(maxsize=2)
 def phenotype_normaliser(obo_path: str) -> Normaliser | None:
     if not Path(obo_path).exists():
-        log.warning("no %s: phenotype (HPO) links are skipped; `medkb data ontologies` fetches it", obo_path)
+        log.warning("no %s: phenotype (HPO) links are skipped; medkb.sources.ontologies.fetch_hpo_files(data_dir) puts hp.obo there", obo_path)
         return None
     return Normaliser(hpo_entries(Path(obo_path)))
 
