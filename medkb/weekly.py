@@ -32,7 +32,7 @@ def refinement_path(settings: Settings, run_id: str) -> Path:
 
 def build_refinement_set(
     settings: Settings, run_id: str, *, limit: int = 500, ratio: float = 0.5, min_score: float = 0.9,
-    config: Path | str = DEFAULT_CONFIG,
+    config: Path | str = DEFAULT_CONFIG, output: Path | None = None,
 ) -> dict[str, Any]:
     """Silver labels from the champion on the newest staged abstracts, capped at ratio × gold documents."""
     from medkb.training.data import load_corpora
@@ -52,7 +52,7 @@ def build_refinement_set(
         extractor = build_extractor(settings, conn)
     docs = [SourceDoc(f"PMID:{r['source_key']}", r["title"] or "", r["abstract"] or "", r["source"], r["version"])
             for r in rows]
-    path = refinement_path(settings, run_id)
+    path = output or refinement_path(settings, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = build_silver_set(extractor, docs, gold_docs, path, ratio=ratio, min_score=min_score)
     log.info("refinement set %s: %s (labelled by %s)", path, counts, extractor.version)

@@ -83,20 +83,9 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _silver(args: argparse.Namespace) -> int:
-    from medkb.db.postgres import connect, fetch_all
-    from medkb.nlp.extract import SourceDoc
-    from medkb.training.data import load_corpora
-    from medkb.training.lexicon import TRAIN_FILES
-    from medkb.training.serving import build_extractor
-    from medkb.training.silver import build_silver_set
+    from medkb.weekly import build_refinement_set
 
-    settings = Settings.from_env()
-    gold_docs = len(load_corpora(TRAIN_FILES))
-    with connect(settings) as conn:
-        rows = fetch_all(conn, """SELECT source, source_key, version, title, abstract FROM staged_documents
-                                  WHERE state IN ('validated', 'extracted', 'loaded') AND NOT retracted
-                                  AND abstract <> '' ORDER BY source_key DESC LIMIT %s""", (args.limit,))
-        extractor = build_extractor(settings, conn)
-    docs = [SourceDoc(f"PMID:{r['source_key']}", r["title"] or "", r["abstract"] or "", r["source"], r["version"]) for r in rows]
-    print(json.dumps(build_silver_set(extractor, docs, gold_docs, Path(args.output), ratio=args.ratio, min_score=args.min_score)))
+    result = build_refinement_set(Settings.from_env(), "manual", limit=args.limit, ratio=args.ratio,
+                                  min_score=args.min_score, output=Path(args.output))
+    print(json.dumps(result))
     return 0
