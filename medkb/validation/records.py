@@ -25,25 +25,31 @@ TARGET = Target(
 )
 
 
-def _batches(conn: Any, batch: int) -> Iterator[list[dict[str, Any]]]:
+# The staged tables this module reads, with their key column: the only names formatted into SQL.
+_KEYSET = {"staged_clinical_records": "record_key", "staged_cases": "case_key"}
+
+
+def _staged_batches(conn: Any, table: str, columns: str, batch: int) -> Iterator[list[dict[str, Any]]]:
+    """Staged rows of `table` in key order, one batch at a time (keyset paging: no OFFSET rescans)."""
+    key = _KEYSET[table]
     after = ("", "", 0)
     while True:
         rows = fetch_all(
             conn,
-            f"SELECT {_COLUMNS} FROM staged_clinical_records "  # noqa: S608 (fixed column list)
-            "WHERE state = 'staged' AND (source, record_key, version) > (%s, %s, %s) "
-            "ORDER BY source, record_key, version LIMIT %s",
+            f"SELECT {columns} FROM {table} "  # noqa: S608 (table, key and columns from fixed lists)
+            f"WHERE state = 'staged' AND (source, {key}, version) > (%s, %s, %s) "
+            f"ORDER BY source, {key}, version LIMIT %s",
             (*after, batch),
         )
         if not rows:
             return
-        after = (rows[-1]["source"], rows[-1]["record_key"], rows[-1]["version"])
+        after = (rows[-1]["source"], rows[-1][key], rows[-1]["version"])
         yield rows
 
 
 def validate_staged_records(conn: Any, run_id: str, threshold: float | None = None, batch: int = BATCH) -> Outcome:
     """Quarantine failing clinical records, move the rest to `validated`."""
-    return validate_batches(conn, TARGET, _batches(conn, batch), run_id, threshold)
+    return validate_batches(conn, TARGET, _staged_batches(conn, TARGET.table, _COLUMNS, batch), run_id, threshold)
 
 
 _CASE_COLUMNS = "source, case_key, version, gender, birth_year, deceased, origin"
@@ -54,22 +60,6 @@ CASES = Target(
 )
 
 
-def _case_batches(conn: Any, batch: int) -> Iterator[list[dict[str, Any]]]:
-    after = ("", "", 0)
-    while True:
-        rows = fetch_all(
-            conn,
-            f"SELECT {_CASE_COLUMNS} FROM staged_cases "  # noqa: S608 (fixed column list)
-            "WHERE state = 'staged' AND (source, case_key, version) > (%s, %s, %s) "
-            "ORDER BY source, case_key, version LIMIT %s",
-            (*after, batch),
-        )
-        if not rows:
-            return
-        after = (rows[-1]["source"], rows[-1]["case_key"], rows[-1]["version"])
-        yield rows
-
-
 def validate_staged_cases(conn: Any, run_id: str, threshold: float | None = None, batch: int = BATCH) -> Outcome:
     """Quarantine implausible cases (bad pseudonym, gender, birth year), move the rest to `validated`."""
-    return validate_batches(conn, CASES, _case_batches(conn, batch), run_id, threshold)
+    return validate_batches(conn, CASES, _staged_batches(conn, CASES.table, _CASE_COLUMNS, batch), run_id, threshold)
