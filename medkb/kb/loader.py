@@ -130,24 +130,27 @@ def _is_curie(value: str | None) -> bool:
     return bool(sep and prefix and local and " " not in value)
 
 
+Rejected = tuple["Mention | ExtractedAssertion", str]
+
+
 def check_records(
     mentions: Sequence[Mention], assertions: Sequence[ExtractedAssertion]
-) -> tuple[list[Mention], list[ExtractedAssertion], list[str]]:
-    """Split off records the graph cannot hold; return the good ones and one reason line per bad one."""
-    bad: list[str] = []
+) -> tuple[list[Mention], list[ExtractedAssertion], list[Rejected]]:
+    """Split off records the graph cannot hold; return the good ones and (record, reason) per bad one."""
+    bad: list[Rejected] = []
     good_m = []
     for m in mentions:
         if not _is_curie(m.doc_id) or (m.concept_id is not None and not _is_curie(m.concept_id)):
-            bad.append(f"mention {m.doc_id}:{m.start}-{m.end} ({m.model}): doc or concept id {m.concept_id!r} "
-                       "is not a CURIE (PREFIX:local); fix the normaliser's output")
+            bad.append((m, f"mention {m.doc_id}:{m.start}-{m.end} ({m.model}): doc or concept id "
+                           f"{m.concept_id!r} is not a CURIE (PREFIX:local); fix the normaliser's output"))
         else:
             good_m.append(m)
     good_a = []
     for a in assertions:
         if not all(_is_curie(x) for x in (a.subject_id, a.object_id, a.doc_id)):
-            bad.append(f"assertion {a.key} in {a.doc_id} ({a.model}): subject, object or document is not a CURIE")
+            bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): subject, object or document is not a CURIE"))
         elif not 0.0 <= a.score <= 1.0 or not a.sentence:
-            bad.append(f"assertion {a.key} in {a.doc_id} ({a.model}): score {a.score} outside 0..1 or no sentence")
+            bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): score {a.score} outside 0..1 or no sentence"))
         else:
             good_a.append(a)
     return good_m, good_a, bad
@@ -214,7 +217,7 @@ def load_extractions(
     as_of = as_of or datetime.now(UTC).date().isoformat()
     counts = LoadCounts()
     mentions, assertions, rejected = check_records(mentions, assertions)
-    for reason in rejected:
+    for _record, reason in rejected:
         log.error("rejected %s", reason)
     counts.extra["rejected"] = len(rejected)
     linked = [m for m in mentions if m.concept_id]

@@ -15,7 +15,7 @@ import psycopg2.extras
 
 from medkb.db.postgres import execute, fetch_all
 
-STAGES = ("ingest", "validate")
+STAGES = ("ingest", "validate", "load")
 # Where a released row goes back to be checked again; fixed names, never formatted from input.
 _ROW_TABLES = {
     "staged_documents": ("source", "source_key"),
@@ -35,7 +35,7 @@ class QuarantineEntry:
     source: str
     key: str
     version: int
-    stage: str  # ingest | validate
+    stage: str  # ingest | validate | load
     reasons: Sequence[Mapping[str, Any]]  # [{expectation, column, observed, message}]
     payload: Mapping[str, Any] = field(default_factory=dict)
     table: str | None = None  # the staging table holding the row (validate stage)

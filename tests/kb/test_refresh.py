@@ -50,3 +50,23 @@ def test_load_graph_loads_knowledge_then_applies_retractions(settings, pg, graph
     assert counts["kb_retracted_documents"] == 1
     assert graph.read("MATCH (:Chemical {id: 'MESH:D008094'})-[i:INDUCES]->() RETURN i.docs AS n") == [{"n": 1}]
     assert graph.read("MATCH (d:Document {id: 'PMID:12'}) RETURN d.retracted AS r") == [{"r": True}]
+
+
+def test_a_record_the_graph_cannot_hold_goes_to_quarantine_and_the_rest_loads(settings, pg, graph):
+    from medkb.staging import quarantine
+
+    _stage(pg, "21")
+    with pg.cursor() as cur:  # a second assertion in the same document with an impossible score
+        cur.execute(
+            "INSERT INTO extracted_assertions VALUES ('PMID:21', 'MESH:D008094', 'INDUCES', 'MESH:D003920', "
+            "'Lithium and diabetes.', 30, 51, 5.0, 'm1', 'R0')"
+        )
+    pg.commit()
+    counts = load_graph(settings, "N1")
+    assert counts["kb_quarantined"] == 1 and counts["kb_evidence"] == 1
+    entries = quarantine.list_entries(pg, source="extraction")
+    assert len(entries) == 1
+    entry = quarantine.get(pg, entries[0]["id"])
+    assert entry["stage"] == "load" and "score 5.0 outside 0..1" in str(entry["reasons"])
+    assert entry["payload"]["object_id"] == "MESH:D003920" and entry["payload"]["score"] == 5.0
+    assert graph.read("MATCH (:Chemical)-[i:INDUCES]->(d:Disease) RETURN d.id AS d") == [{"d": "MESH:D014202"}]
