@@ -9,7 +9,7 @@ from medkb.sources.sample_data import fetch_medline_sample, generate_patients
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="sample data: fetch the bundled MEDLINE files")
+    p = sub.add_parser("data", help="sample data: the bundled MEDLINE files and synthetic patients")
     p.set_defaults(group_parser=p)
     s = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     sm = s.add_parser(

@@ -16,7 +16,7 @@ from medkb.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kb", help="Neo4j knowledge graph: schema, statistics")
+    p = sub.add_parser("kb", help="Neo4j knowledge graph: schema, ontology seeding, rollback, dump, statistics")
     p.set_defaults(group_parser=p)
     s = p.add_subparsers(dest="kb_command", metavar="SUBCOMMAND")
     s.add_parser("init", help="create the graph's constraints and indexes (idempotent)").set_defaults(func=_init)
