@@ -36,52 +36,23 @@ SET a.docs = docs, a.score = score, a.first_seen = first_seen, a.last_seen = las
 """
 )
 
-# One literal statement per predicate: a relationship type cannot be a parameter.
-_SUMMARY: dict[str, LiteralString] = {
-    "INDUCES": """
+# The relationship type comes from the row (`$(row.p)`, Neo4j 5.26's dynamic types); recompute()
+# only builds rows whose predicate is in PREDICATES, the allow-list.
+_SUMMARY: LiteralString = """
 UNWIND $rows AS row
 MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
 OPTIONAL MATCH (a:Assertion {id: row.id})
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NULL
-  OPTIONAL MATCH (s)-[i:INDUCES]->(o) DELETE i
+CALL (s, o, a, row) {
+  WITH s, o, a, row WHERE a IS NULL
+  OPTIONAL MATCH (s)-[i]->(o) WHERE type(i) = row.p
+  DELETE i
 }
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NOT NULL
-  MERGE (s)-[i:INDUCES]->(o)
+CALL (s, o, a, row) {
+  WITH s, o, a, row WHERE a IS NOT NULL
+  MERGE (s)-[i:$(row.p)]->(o)
   SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
 }
-""",
-    "TREATS": """
-UNWIND $rows AS row
-MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
-OPTIONAL MATCH (a:Assertion {id: row.id})
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NULL
-  OPTIONAL MATCH (s)-[i:TREATS]->(o) DELETE i
-}
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NOT NULL
-  MERGE (s)-[i:TREATS]->(o)
-  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
-}
-""",
-    "ASSOCIATED_WITH": """
-UNWIND $rows AS row
-MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
-OPTIONAL MATCH (a:Assertion {id: row.id})
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NULL
-  OPTIONAL MATCH (s)-[i:ASSOCIATED_WITH]->(o) DELETE i
-}
-CALL (s, o, a) {
-  WITH s, o, a WHERE a IS NOT NULL
-  MERGE (s)-[i:ASSOCIATED_WITH]->(o)
-  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
-}
-""",
-}
-assert set(_SUMMARY) == set(PREDICATES), "one summary statement per predicate"
+"""
 
 
 def split_assertion_id(aid: str) -> tuple[str, str, str]:
@@ -96,12 +67,13 @@ def recompute(client: GraphClient, assertion_ids: Iterable[str], run_id: str, ba
     ids = sorted(set(assertion_ids))
     for start in range(0, len(ids), batch_size):
         client.write(_RECOMPUTE_ASSERTIONS, {"ids": ids[start : start + batch_size], "run": run_id})
-    by_predicate: dict[str, list[dict[str, str]]] = {p: [] for p in PREDICATES}
+    rows = []
     for aid in ids:
         s, p, o = split_assertion_id(aid)
-        by_predicate[p].append({"id": aid, "s": s, "o": o})
-    for predicate, rows in by_predicate.items():
-        client.write_batches(_SUMMARY[predicate], rows, batch_size=batch_size, run=run_id)
+        if p not in PREDICATES:
+            raise ValueError(f"assertion {aid}: predicate {p!r} is not one of {PREDICATES}")
+        rows.append({"id": aid, "s": s, "p": p, "o": o})
+    client.write_batches(_SUMMARY, rows, batch_size=batch_size, run=run_id)
     return len(ids)
 
 
