@@ -36,6 +36,7 @@ class PretrainConfig:
     mask_prob: float = 0.15
     seed: int = 13
     max_minutes: float = 0.0
+    head_steps: int = 50  # encoder frozen while a freshly initialised MLM head learns (see pretrain())
 
 
 def abstracts(files: tuple[str, ...], max_docs: int = 0) -> Iterator[str]:
@@ -50,7 +51,12 @@ def abstracts(files: tuple[str, ...], max_docs: int = 0) -> Iterator[str]:
 
 
 def pretrain(cfg: PretrainConfig, output_dir: Path | str, *, threads: int | None = None) -> dict:
-    """Run MLM for `max_steps` (or the time budget) and save the encoder with an MLM head."""
+    """Run MLM for `max_steps` (or the time budget) and save the encoder with an MLM head.
+
+    Sentence-embedding checkpoints such as all-MiniLM-L6-v2 ship no MLM head, so the head starts
+    random (loss ≈ ln(vocab) ≈ 10.3); the first `head_steps` train the head alone so that its noise
+    does not flow into the encoder.
+    """
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
 
@@ -64,11 +70,14 @@ def pretrain(cfg: PretrainConfig, output_dir: Path | str, *, threads: int | None
     model = AutoModelForMaskedLM.from_pretrained(base)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).train()
+    encoder = model.base_model.parameters
+    for p in encoder():
+        p.requires_grad_(cfg.head_steps <= 0)
     chunks = []
     for text in abstracts(cfg.files, cfg.max_docs):
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         for i in range(0, len(ids), cfg.max_tokens - 2):
-            chunks.append(tokenizer.build_inputs_with_special_tokens(ids[i : i + cfg.max_tokens - 2]))
+            chunks.append([tokenizer.cls_token_id, *ids[i : i + cfg.max_tokens - 2], tokenizer.sep_token_id])
     random.Random(cfg.seed).shuffle(chunks)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mask_prob)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
@@ -83,8 +92,11 @@ def pretrain(cfg: PretrainConfig, output_dir: Path | str, *, threads: int | None
             loss.backward()
             opt.step()
             opt.zero_grad()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
+            if step == cfg.head_steps:
+                for p in encoder():
+                    p.requires_grad_(True)
             bar.update(1)
             if step >= cfg.max_steps or (cfg.max_minutes and time.monotonic() - t0 > cfg.max_minutes * 60):
                 break
