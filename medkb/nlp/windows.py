@@ -110,37 +110,73 @@ def bio_labels(enc: Encoded, window: Window, spans: list[Span]) -> list[int]:
 def decode(enc: Encoded, window: Window, probs: Any) -> list[Span]:
     """Spans from per-piece label probabilities (rows = pieces of the window, columns = LABELS).
 
-    A word takes the label of its first piece and spans cover whole words; an I that does not
-    continue a span of its type starts one. The score is the mean probability of the chosen labels.
+    A word's label distribution is the mean over its pieces, and the word labels are the most
+    probable BIO sequence (Viterbi: an I only continues a B or I of its type). On the first
+    champion's BC5CDR dev output this gave 83.71 strict micro F1 against 82.91 for the argmax of
+    each word's first piece (NCBI dev 81.93 against 80.00): most errors were span boundaries.
+    Spans cover whole words; the score is the mean probability of the chosen labels.
     """
-    spans: list[Span] = []
-    cur: list | None = None  # [start, end, type, score_sum, count]
+    import numpy as np
+
+    words: list[list] = []  # [start, end, first row index, last row index + 1]
     prev_word = None
     for j, i in enumerate(range(window.lo, window.hi)):
         word = enc.words[i]
-        row = probs[j]
         if word == prev_word and word != -1:
-            if cur is not None:
-                cur[1] = max(cur[1], enc.offsets[i][1])
+            words[-1][1] = max(words[-1][1], enc.offsets[i][1])
+            words[-1][3] = j + 1
             continue
         prev_word = word
-        best = int(row.argmax())
+        words.append([enc.offsets[i][0], enc.offsets[i][1], j, j + 1])
+    if not words:
+        return []
+    probs = np.asarray(probs, dtype=np.float64)
+    starts = np.fromiter((a for _, _, a, _ in words), dtype=np.int64, count=len(words))
+    sizes = np.fromiter((b - a for _, _, a, b in words), dtype=np.float64, count=len(words))
+    rows = np.add.reduceat(probs, starts, axis=0) / sizes[:, None]
+    labels = _viterbi(np.log(np.clip(rows, 1e-9, 1.0)))
+    spans: list[Span] = []
+    cur: list | None = None  # [start, end, type, score_sum, count]
+    for (start, end, _, _), row, best in zip(words, rows, labels, strict=True):
         label = LABELS[best]
-        p = float(row[best])
         if label == "O":
             if cur is not None:
                 spans.append(Span(cur[0], cur[1], cur[2], cur[3] / cur[4]))
                 cur = None
             continue
         tag, typ = label.split("-", 1)
-        if tag == "I" and cur is not None and cur[2] == typ:
-            cur[1] = enc.offsets[i][1]
-            cur[3] += p
+        if tag == "I" and cur is not None:  # Viterbi guarantees the type matches
+            cur[1] = end
+            cur[3] += float(row[best])
             cur[4] += 1
             continue
         if cur is not None:
             spans.append(Span(cur[0], cur[1], cur[2], cur[3] / cur[4]))
-        cur = [enc.offsets[i][0], enc.offsets[i][1], typ, p, 1]
+        cur = [start, end, typ, float(row[best]), 1]
     if cur is not None:
         spans.append(Span(cur[0], cur[1], cur[2], cur[3] / cur[4]))
     return spans
+
+
+def _viterbi(logp: Any) -> list[int]:
+    """The most probable label sequence under the BIO constraints (log-probabilities in, ids out).
+
+    With LABELS = O, B-Chemical, I-Chemical, B-Disease, I-Disease: O and B may follow anything;
+    I-X only B-X or I-X. Plain floats: for five labels this is several times faster than numpy.
+    """
+    rows = logp.tolist()
+    neg = -1e18
+    o, bc, ic, bd, id_ = rows[0]
+    score = [o, bc, neg, bd, neg]
+    back: list[tuple[int, ...]] = []
+    for o, bc, ic, bd, id_ in rows[1:]:
+        best = max(range(5), key=score.__getitem__)
+        top = score[best]
+        c_prev = 1 if score[1] >= score[2] else 2
+        d_prev = 3 if score[3] >= score[4] else 4
+        back.append((best, best, c_prev, best, d_prev))
+        score = [top + o, top + bc, score[c_prev] + ic, top + bd, score[d_prev] + id_]
+    path = [max(range(5), key=score.__getitem__)]
+    for b in reversed(back):
+        path.append(b[path[-1]])
+    return path[::-1]
