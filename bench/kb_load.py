@@ -15,7 +15,6 @@ import os
 import random
 import sys
 import time
-from typing import Any
 
 from tqdm import tqdm
 
@@ -67,15 +66,16 @@ def row_by_row(client: GraphClient, rows: list[ExtractedAssertion], run: str) ->
     for a in tqdm(rows, desc=f"row-by-row {len(rows):,}", unit="row", mininterval=2):
         concepts = [{"id": a.subject_id, "label": "Chemical", "name": a.subject_id},
                     {"id": a.object_id, "label": "Disease", "name": a.object_id}]
-        common: dict[str, Any] = {"run": run, "as_of": "2026-11-28"}
-        loader._write_tx(client, [
-            (loader._MERGE_CONCEPTS, {"rows": concepts, **common}),
-            (loader._MERGE_DOCUMENTS, {"rows": [{"id": a.doc_id, "pmid": a.doc_id[5:]}], **common}),
-            (loader._MERGE_ASSERTIONS, {"rows": [{"id": a.key, "s": a.subject_id, "p": a.predicate,
-                                                   "o": a.object_id}], **common}),
-            (loader._MERGE_EVIDENCE, {"rows": [{"key": loader.evidence_key(a), "assertion": a.key, "doc": a.doc_id,
-                                                 "sentence": a.sentence, "start": a.start, "end": a.end,
-                                                 "score": a.score, "model": a.model}], **common}),
+        key = loader.evidence_key(a)
+        batch = loader.DocBatch(
+            docs=[{"id": a.doc_id, "pmid": a.doc_id[5:]}], mention_rows=[], mention_groups=[],
+            ev_rows=[{"key": key, "assertion": a.key, "doc": a.doc_id, "sentence": a.sentence, "start": a.start,
+                      "end": a.end, "score": a.score, "model": a.model}],
+            ev_groups=[{"doc": a.doc_id, "model": a.model, "keep": [key]}],
+        )
+        loader.write_batch(client, batch, run, "2026-11-28", before=[
+            (loader._MERGE_CONCEPTS, {"rows": concepts}),
+            (loader._MERGE_ASSERTIONS, {"rows": [{"id": a.key, "s": a.subject_id, "p": a.predicate, "o": a.object_id}]}),
         ])
     recompute(client, {a.key for a in rows}, run)
     return time.perf_counter() - t

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     n.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "auto"),
                    help="inference precision (deployment options: bf16, int8; auto = bf16 where the CPU has it)")
+    n.add_argument("--guideline", help="annotation guideline to tag by, for a model trained with several "
+                   "(e.g. ncbi for NCBI Disease files; default: the model's default, cdr for the shipped recipe)")
     n.add_argument("--limit", type=int, help="first N documents only (smoke runs; not for reported figures)")
     n.set_defaults(func=_ner)
 
@@ -43,12 +45,13 @@ def _ner(args: argparse.Namespace) -> int:
         extractor = Extractor(dictionary_tagger(), normaliser(None))
     else:
         path = _model_path(args.model)
-        tagger = TransformerTagger(path, precision=args.precision)
+        tagger = TransformerTagger(path, precision=args.precision, guideline=args.guideline)
         extractor = Extractor(tagger, normaliser(str(path)))
     # phenotype (HPO) links are not scored: the corpora have no HPO gold
     with tqdm(desc=f"eval {corpus.name}", unit="window", disable=args.json, mininterval=2) as bar:
         scores = assess(extractor, examples, progress=bar)
     scores["corpus"] = corpus.name
+    scores["guideline"] = getattr(extractor.tagger, "guideline", None)
     if args.json:
         print(json.dumps(scores))
         return 0

@@ -12,8 +12,9 @@ Derived facts (assertion counts, summary edges) are recomputed from the evidence
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, LiteralString
@@ -43,10 +44,14 @@ MERGE (c:Concept {id: row.id})
 ON CREATE SET c.created_run = $run, c.name = row.name, c.source = 'extraction', c:$(row.label)
 """
 
+# Returns the documents this run created (now, or in an interrupted attempt): they hold nothing
+# from earlier runs, so their relationships take the plain statements below.
 _MERGE_DOCUMENTS: LiteralString = """
 UNWIND $rows AS row
 MERGE (d:Document {id: row.id})
 ON CREATE SET d.created_run = $run, d.pmid = row.pmid, d.run = $run
+WITH d WHERE d.created_run = $run
+RETURN collect(d.id) AS fresh
 """
 
 _MERGE_ASSERTIONS: LiteralString = """
@@ -71,6 +76,16 @@ WITH d, c, m, row WHERE m.count <> row.count
     + "SET m.count = row.count, m.changed_run = $run"
 )
 
+# For documents this run created: no earlier relationship can be changed, so no change record and
+# no read-after-write filter (which made the planner buffer every row three times: Eager).
+_NEW_MENTIONS: LiteralString = """
+UNWIND $rows AS row
+MATCH (d:Document {id: row.doc}) MATCH (c:Concept {id: row.concept})
+MERGE (d)-[m:MENTIONS {model: row.model}]->(c)
+ON CREATE SET m.count = row.count, m.run = $run
+ON MATCH SET m.count = row.count
+"""
+
 _STALE_MENTIONS: LiteralString = (
     """
 UNWIND $groups AS g
@@ -94,6 +109,15 @@ WITH a, d, e, row WHERE e.sentence <> row.sentence OR e.end <> row.end OR e.scor
     + provenance.rel_touched("rel_changed", "e", "EVIDENCE", "a", "d")
     + "SET e.sentence = row.sentence, e.end = row.end, e.score = row.score, e.changed_run = $run"
 )
+
+_NEW_EVIDENCE: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Assertion {id: row.assertion}) MATCH (d:Document {id: row.doc})
+MERGE (a)-[e:EVIDENCE {key: row.key}]->(d)
+ON CREATE SET e.sentence = row.sentence, e.start = row.start, e.end = row.end, e.score = row.score,
+              e.model = row.model, e.run = $run, e.seen = $as_of
+ON MATCH SET e.sentence = row.sentence, e.end = row.end, e.score = row.score
+"""
 
 _STALE_EVIDENCE: LiteralString = (
     """
@@ -187,16 +211,55 @@ def _doc_batches(doc_ids: list[str], weight: Counter[str], batch_size: int) -> I
         yield batch
 
 
-def _write_tx(client: GraphClient, statements: list[tuple[LiteralString, dict[str, Any]]]) -> None:
-    """Several statements in one managed write transaction: all of a batch lands, or none of it."""
+@dataclass
+class DocBatch:
+    """A batch of documents with their MENTIONS and EVIDENCE rows; written in one transaction."""
+
+    docs: list[dict[str, Any]]
+    mention_rows: list[dict[str, Any]]
+    mention_groups: list[dict[str, Any]]
+    ev_rows: list[dict[str, Any]]
+    ev_groups: list[dict[str, Any]]
+
+    @property
+    def rows(self) -> int:
+        return len(self.mention_rows) + len(self.ev_rows)
+
+
+def write_batch(client: GraphClient, batch: DocBatch, run_id: str, as_of: str,
+                before: Sequence[tuple[LiteralString, dict[str, Any]]] = ()) -> None:
+    """One managed write transaction (retried by the driver): `before` statements, the documents,
+    then their relationships. All of a batch lands, or none of it."""
+    common = {"run": run_id, "as_of": as_of}
+
+    def run(tx: neo4j.ManagedTransaction, query: LiteralString, key: str, items: list[dict[str, Any]]) -> None:
+        if items:
+            tx.run(query, {key: items, **common}).consume()
 
     def work(tx: neo4j.ManagedTransaction) -> None:
-        for query, params in statements:
-            if params.get("rows", True) and params.get("groups", True):
-                tx.run(query, params).consume()
+        for query, params in before:
+            tx.run(query, {**common, **params}).consume()
+        fresh = set(tx.run(_MERGE_DOCUMENTS, {"rows": batch.docs, **common}).single()["fresh"])
+        old = [g for g in batch.mention_groups if g["doc"] not in fresh]
+        run(tx, _STALE_MENTIONS, "groups", old)
+        run(tx, _NEW_MENTIONS, "rows", [r for r in batch.mention_rows if r["doc"] in fresh])
+        run(tx, _MERGE_MENTIONS, "rows", [r for r in batch.mention_rows if r["doc"] not in fresh])
+        run(tx, _STALE_EVIDENCE, "groups", [g for g in batch.ev_groups if g["doc"] not in fresh])
+        run(tx, _NEW_EVIDENCE, "rows", [r for r in batch.ev_rows if r["doc"] in fresh])
+        run(tx, _MERGE_EVIDENCE, "rows", [r for r in batch.ev_rows if r["doc"] not in fresh])
 
     with client.driver.session(database=client.target.database) as s:
         s.execute_write(work)
+
+
+def _finish(item: tuple[Future[None], DocBatch], counts: LoadCounts, on_batch: Callable[[int], None] | None) -> None:
+    future, batch = item
+    future.result()  # re-raises the batch's error here, after the driver's retries
+    counts.batches += 1
+    counts.mention_edges += len(batch.mention_rows)
+    counts.evidence += len(batch.ev_rows)
+    if on_batch:
+        on_batch(batch.rows)
 
 
 def load_extractions(
@@ -207,6 +270,7 @@ def load_extractions(
     as_of: str | None = None,
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
+    workers: int = 2,
 ) -> dict[str, int]:
     """Load one run's mentions and assertions; `as_of` (YYYY-MM-DD, default today) dates new evidence.
 
@@ -228,13 +292,12 @@ def load_extractions(
                                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "models": sorted({m.model for m in mentions} | {a.model for a in assertions})})
 
-    # 1. nodes: concepts, documents, assertions (with their SUBJECT/OBJECT edges)
+    # 1. nodes: concepts and assertions (with their SUBJECT/OBJECT edges); documents come first in
+    #    each batch's own transaction in step 2
     concepts = _concept_rows(linked, assertions)
     counts.concepts = len(concepts)
     client.write_batches(_MERGE_CONCEPTS, concepts, batch_size=batch_size, run=run_id)
-    docs = [{"id": d, "pmid": d.split(":", 1)[1] if d.startswith("PMID:") else d} for d in doc_ids]
-    counts.documents = len(docs)
-    client.write_batches(_MERGE_DOCUMENTS, docs, batch_size=batch_size, run=run_id)
+    counts.documents = len(doc_ids)  # merged with their relationships, batch by batch (step 2)
     assertion_rows = sorted(
         ({"id": a.key, "s": a.subject_id, "p": a.predicate, "o": a.object_id} for a in {a.key: a for a in assertions}.values()),
         key=lambda r: r["id"],
@@ -242,7 +305,7 @@ def load_extractions(
     counts.assertions = len(assertion_rows)
     client.write_batches(_MERGE_ASSERTIONS, assertion_rows, batch_size=batch_size, run=run_id)
 
-    # 2. relationships, a batch of documents per transaction
+    # 2. a batch of documents per transaction: the documents, then their relationships
     mention_counts: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     mention_models: dict[str, set[str]] = defaultdict(set)
     for m in linked:
@@ -253,36 +316,39 @@ def load_extractions(
     for a in assertions:
         evidence_by_doc[a.doc_id][evidence_key(a)] = a
     weight = Counter({d: len(evidence_by_doc[d]) + len(mention_counts[d]) for d in doc_ids})
-    for batch in _doc_batches(doc_ids, weight, batch_size):
-        mention_rows = [
-            {"doc": d, "concept": c, "model": model, "count": n}
-            for d in batch for (c, model), n in sorted(mention_counts[d].items())
-        ]
-        mention_groups = [
-            {"doc": d, "model": model, "keep": sorted(c for (c, mm) in mention_counts[d] if mm == model)}
-            for d in batch for model in sorted(mention_models[d])
-        ]
-        ev_rows = [
-            {"key": k, "assertion": a.key, "doc": d, "sentence": a.sentence, "start": a.start, "end": a.end,
-             "score": float(a.score), "model": a.model}
-            for d in batch for k, a in sorted(evidence_by_doc[d].items())
-        ]
-        ev_groups = [
-            {"doc": d, "model": model, "keep": sorted(k for k, a in evidence_by_doc[d].items() if a.model == model)}
-            for d in batch for model in sorted({a.model for a in evidence_by_doc[d].values()})
-        ]
-        common = {"run": run_id, "as_of": as_of}
-        _write_tx(client, [
-            (_STALE_MENTIONS, {"groups": mention_groups, **common}),
-            (_MERGE_MENTIONS, {"rows": mention_rows, **common}),
-            (_STALE_EVIDENCE, {"groups": ev_groups, **common}),
-            (_MERGE_EVIDENCE, {"rows": ev_rows, **common}),
-        ])
-        counts.mention_edges += len(mention_rows)
-        counts.evidence += len(ev_rows)
-        counts.batches += 1
-        if on_batch:
-            on_batch(len(ev_rows) + len(mention_rows))
+    popularity = Counter(a.key for a in assertions)
+
+    def doc_batch(batch: list[str]) -> DocBatch:
+        # Evidence in one global order of assertions, rarest first: concurrent batches then lock
+        # shared assertion nodes in the same order (they queue, never deadlock), and take the
+        # busiest ones last, so a batch waits for another's commit only at its very end.
+        ev_rows = sorted(
+            ({"key": k, "assertion": a.key, "doc": d, "sentence": a.sentence, "start": a.start, "end": a.end,
+              "score": float(a.score), "model": a.model}
+             for d in batch for k, a in evidence_by_doc[d].items()),
+            key=lambda r: (popularity[r["assertion"]], r["assertion"], r["key"]),
+        )
+        return DocBatch(
+            docs=[{"id": d, "pmid": d.split(":", 1)[1] if d.startswith("PMID:") else d} for d in batch],
+            mention_rows=[{"doc": d, "concept": c, "model": model, "count": n}
+                          for d in batch for (c, model), n in sorted(mention_counts[d].items())],
+            mention_groups=[{"doc": d, "model": model, "keep": sorted(c for (c, mm) in mention_counts[d] if mm == model)}
+                            for d in batch for model in sorted(mention_models[d])],
+            ev_rows=ev_rows,
+            ev_groups=[{"doc": d, "model": model, "keep": sorted(k for k, a in evidence_by_doc[d].items() if a.model == model)}
+                       for d in batch for model in sorted({a.model for a in evidence_by_doc[d].values()})],
+        )
+
+    # While one batch commits (log flush), the next one runs: `workers` transactions in flight.
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kb-load") as pool:
+        pending: deque[tuple[Future[None], DocBatch]] = deque()
+        for docs in _doc_batches(doc_ids, weight, batch_size):
+            batch = doc_batch(docs)
+            pending.append((pool.submit(write_batch, client, batch, run_id, as_of), batch))
+            while len(pending) >= max(1, workers):
+                _finish(pending.popleft(), counts, on_batch)
+        while pending:
+            _finish(pending.popleft(), counts, on_batch)
 
     # 3. derived facts, for every assertion in the input and every one whose evidence this run touched
     affected = {r["id"] for r in assertion_rows} | changed_evidence_assertions(client, run_id)

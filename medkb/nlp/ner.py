@@ -28,6 +28,7 @@ class TransformerTagger:
     def __init__(
         self, model_dir: Path | str, *, quantize: bool = False, max_tokens: int | None = None,
         batch_size: int = 32, device: str | None = None, threads: int | None = None, precision: str = "fp32",
+        guideline: str | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -42,6 +43,11 @@ class TransformerTagger:
         self.max_tokens = max_tokens or int(meta.get("max_tokens", 126))
         self.version = str(meta.get("version", self.model_dir.name))
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.guidelines: dict[str, str] = dict(meta.get("guidelines") or {})
+        self.guideline = guideline or meta.get("default_guideline") or None
+        if self.guideline is not None and self.guideline not in self.guidelines:
+            raise ModelDirError(f"{self.model_dir}: no annotation guideline {self.guideline!r}; it knows {sorted(self.guidelines) or 'none'}")
+        self.guideline_id = self.tokenizer.convert_tokens_to_ids(self.guidelines[self.guideline]) if self.guideline else None
         model = AutoModelForTokenClassification.from_pretrained(self.model_dir)
         if [model.config.id2label[i] for i in range(len(LABELS))] != list(LABELS):
             raise ModelDirError(f"{self.model_dir}: labels {model.config.id2label} are not {LABELS}")
@@ -60,10 +66,11 @@ class TransformerTagger:
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, max_tokens: int, version: str = "in-training",
-                   batch_size: int = 32, device: str = "cpu") -> TransformerTagger:
+                   batch_size: int = 32, device: str = "cpu", guideline_id: int | None = None) -> TransformerTagger:
         """Wrap a model already in memory (evaluation during training)."""
         self = cls.__new__(cls)
         self.model_dir, self.max_tokens, self.version = Path("."), max_tokens, version
+        self.guidelines, self.guideline, self.guideline_id = {}, None, guideline_id
         self.tokenizer, self.model, self.device = tokenizer, model, device
         self.batch_size, self.quantized, self.precision = batch_size, False, "fp32"
         return self
@@ -94,11 +101,12 @@ class TransformerTagger:
         import torch
 
         cls, sep, pad = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
-        width = max(w.hi - w.lo for _, _, w in batch) + 2
+        head = [cls] if self.guideline_id is None else [cls, self.guideline_id]
+        width = max(w.hi - w.lo for _, _, w in batch) + len(head) + 1
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for r, (_, enc, w) in enumerate(batch):
-            row = [cls, *enc.ids[w.lo : w.hi], sep]
+            row = [*head, *enc.ids[w.lo : w.hi], sep]
             ids[r, : len(row)] = torch.tensor(row)
             mask[r, : len(row)] = 1
         with torch.inference_mode():
@@ -106,7 +114,8 @@ class TransformerTagger:
             with ctx:
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
             probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return [probs[r, 1 : 1 + (w.hi - w.lo)] for r, (_, _, w) in enumerate(batch)]
+        k = len(head)
+        return [probs[r, k : k + (w.hi - w.lo)] for r, (_, _, w) in enumerate(batch)]
 
 
 PRECISIONS = ("fp32", "bf16", "int8", "auto")

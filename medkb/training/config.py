@@ -39,6 +39,12 @@ class NerConfig:
     limit_docs: int = 0  # 0 = all; >0 uses the first N training docs (tests)
     limit_dev_docs: int = 0
     silver: str = ""  # optional PubTator file of silver labels (refinement set)
+    # Annotation guideline per corpus file name (e.g. CDR_TrainingSet.PubTator.txt: cdr). When set,
+    # every window starts with one reserved token naming its file's guideline, so corpora that
+    # draw span boundaries differently (BC5CDR leaves out "hereditary", NCBI keeps it) stop
+    # blurring each other; inference uses `default_guideline`. Empty = no guideline tokens.
+    guidelines: dict = field(default_factory=dict)
+    default_guideline: str = ""
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -60,6 +66,13 @@ class NerConfig:
         for key in ("train", "dev"):
             if not raw.get(key):
                 raise ConfigError(f"{origin}: `{key}` must list at least one PubTator file")
+        guidelines = raw.get("guidelines") or {}
+        if guidelines:
+            missing = [p for p in (*raw["train"], *raw["dev"]) if Path(p).name not in guidelines]
+            if missing:
+                raise ConfigError(f"{origin}: `guidelines` names no guideline for {missing}")
+            if raw.get("default_guideline", "") not in set(guidelines.values()):
+                raise ConfigError(f"{origin}: `default_guideline` must be one of {sorted(set(guidelines.values()))}")
         values = dict(raw)
         values["train"] = tuple(raw["train"])
         values["dev"] = tuple(raw["dev"])
@@ -68,6 +81,10 @@ class NerConfig:
     def resolve(self, p: str) -> Path:
         path = Path(p)
         return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+    def guideline_tokens(self) -> dict[str, str]:
+        """Guideline name → the reserved vocabulary token that stands for it ([unused0], ...)."""
+        return {g: f"[unused{i}]" for i, g in enumerate(sorted(set(self.guidelines.values())))}
 
     def base_model_dir(self) -> Path:
         return self.resolve(self.base_model) if self.base_model else default_base_model()

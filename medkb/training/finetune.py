@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -47,15 +48,30 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_features(examples: list[Example], tokenizer: Any, max_tokens: int) -> list[tuple[list[int], list[int]]]:
-    """(input ids with [CLS]/[SEP], label ids with -100 on the specials) for every window."""
+def build_features(examples: list[Example], tokenizer: Any, max_tokens: int,
+                   guideline_ids: dict[str, int] | None = None) -> list[tuple[list[int], list[int]]]:
+    """(input ids with [CLS]/[SEP], label ids with -100 on the specials) for every window.
+
+    guideline_ids maps an example's source file to the token id of its annotation guideline,
+    which then follows [CLS]; a source it does not name gets no token.
+    """
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     feats = []
     for ex in examples:
         enc = encode(tokenizer, ex.text)
+        g = (guideline_ids or {}).get(ex.source)
+        head, head_labels = ([cls], [-100]) if g is None else ([cls, g], [-100, -100])
         for w in make_windows(enc, split_sentences(ex.text), max_tokens, ex.spans):
-            feats.append(([cls, *enc.ids[w.lo : w.hi], sep], [-100, *bio_labels(enc, w, ex.spans), -100]))
+            feats.append(([*head, *enc.ids[w.lo : w.hi], sep], [*head_labels, *bio_labels(enc, w, ex.spans), -100]))
     return feats
+
+
+def guideline_ids(cfg: NerConfig, tokenizer: Any, sources: Iterable[str]) -> dict[str, int]:
+    """Token id of each source file's annotation guideline (the default one for unnamed files, e.g. silver)."""
+    if not cfg.guidelines:
+        return {}
+    tokens = cfg.guideline_tokens()
+    return {src: tokenizer.convert_tokens_to_ids(tokens[cfg.guidelines.get(src, cfg.default_guideline)]) for src in sources}
 
 
 def batches(feats: list, batch_size: int, rng: random.Random) -> list[list]:
@@ -130,7 +146,8 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
     if cfg.limit_dev_docs:
         devs = {k: v[: cfg.limit_dev_docs] for k, v in devs.items()}
     dev_sents = {k: [split_sentences(e.text) for e in v] for k, v in devs.items()}
-    feats = build_features(train, tokenizer, cfg.max_tokens)
+    gids = guideline_ids(cfg, tokenizer, {ex.source for ex in train} | set(devs))
+    feats = build_features(train, tokenizer, cfg.max_tokens, gids)
     log.info("train: %d docs, %d windows; dev: %s", len(train), len(feats), {k: len(v) for k, v in devs.items()})
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
@@ -164,8 +181,11 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
                 n += 1
                 bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
             model.eval()
-            tagger = TransformerTagger.from_model(model, tokenizer, max_tokens=cfg.max_tokens, device=device)
-            dev_scores = {k: evaluate_model(tagger, v, dev_sents[k]) for k, v in devs.items()}
+            dev_scores = {}
+            for k, v in devs.items():
+                tagger = TransformerTagger.from_model(model, tokenizer, max_tokens=cfg.max_tokens, device=device,
+                                                      guideline_id=gids.get(k))
+                dev_scores[k] = evaluate_model(tagger, v, dev_sents[k])
             f1 = dev_scores[primary]["micro"]["f1"]
             row = {"epoch": epoch, "train_loss": round(loss_sum / max(n, 1), 5), "dev_f1": {k: v["micro"]["f1"] for k, v in dev_scores.items()},
                    "elapsed_s": round(time.monotonic() - t0, 1)}
@@ -202,6 +222,7 @@ def finalize(cfg: NerConfig, output_dir: Path, history: list[dict[str, Any]], se
     """
     best = json.loads((output_dir / "dev_scores.json").read_text())
     meta = {"max_tokens": cfg.max_tokens, "labels": list(LABELS), "config": asdict(cfg), "best_epoch": best_epoch,
+            "guidelines": cfg.guideline_tokens(), "default_guideline": cfg.default_guideline,
             "history": history, "train_seconds": round(seconds, 1), "device": _device_name(device), **(extra or {})}
     (output_dir / "medkb.json").write_text(json.dumps(meta, indent=1))
     (output_dir / "metrics.json").write_text(json.dumps({"primary": Path(cfg.dev[0]).name, "dev": best}, indent=1))

@@ -87,6 +87,23 @@ def test_an_interrupted_load_rerun_equals_an_uninterrupted_one(graph):
     assert canonical_dump(graph) == expected
 
 
+def test_concurrent_batches_give_the_same_graph_as_one_at_a_time(graph):
+    """Batches run `workers` transactions at once; shared (hot) assertions must neither deadlock nor
+    change the result. Documents are new in B and old in C, so both statement paths run."""
+    rows = [assertion(f"PMID:{700 + i // 4}", f"MESH:C{i % 3:06d}", f"MESH:D{i % 2:06d}", start=i % 4 * 40,
+                      score=0.5 + (i % 7) / 20) for i in range(400)]
+    mentions = [mention(f"PMID:{700 + i // 4}", i % 4 * 40, f"MESH:C{i % 3:06d}") for i in range(400)]
+    revised = [r for i, r in enumerate(rows) if i % 5] + [assertion("PMID:700", "MESH:C000009", "MESH:D000001")]
+    dumps = []
+    for workers in (1, 4):
+        graph.write_autocommit("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        load_extractions(graph, mentions, rows, "B", as_of="2026-11-02", batch_size=8, workers=workers)
+        load_extractions(graph, mentions[::2], revised, "C", as_of="2026-11-03", batch_size=8, workers=workers)
+        dumps.append(canonical_dump(graph))
+    assert dumps[0] == dumps[1]
+    assert dumps[0]["relationships"]["EVIDENCE"] == len(revised)
+
+
 def test_read_extractions_from_postgres(pg):
     with pg.cursor() as cur:
         cur.execute(

@@ -21,3 +21,10 @@ def test_unique_id_is_enforced(graph):
     graph.write("CREATE (:Disease {id: 'MESH:D003920'})")
     with pytest.raises(Exception, match="already exists"):
         graph.write("CREATE (:Disease {id: 'MESH:D003920'})")
+
+
+def test_init_drops_obsolete_indexes(graph):
+    graph.write("CREATE INDEX evidence_key IF NOT EXISTS FOR ()-[r:EVIDENCE]-() ON (r.key)")
+    assert "evidence_key" in schema_names(graph)
+    init_schema(graph)
+    assert "evidence_key" not in schema_names(graph)

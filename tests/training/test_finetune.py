@@ -29,3 +29,57 @@ def test_same_seed_same_result(tmp_path):
     a = train_ner(tiny(epochs=1, limit_docs=3, max_tokens=32), tmp_path / "a", threads=2)
     b = train_ner(tiny(epochs=1, limit_docs=3, max_tokens=32), tmp_path / "b", threads=2)
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+GUIDES = {TRAIN_FILES[0].name: "cdr", DEV_FILES[0].name: "cdr", TRAIN_FILES[1].name: "ncbi", DEV_FILES[1].name: "ncbi"}
+
+
+def test_guideline_token_follows_cls_and_carries_no_label():
+    from transformers import AutoTokenizer
+
+    from medkb.training.config import default_base_model
+    from medkb.training.data import load_corpus
+    from medkb.training.finetune import build_features, guideline_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(default_base_model())
+    cfg = tiny(guidelines=GUIDES, default_guideline="cdr")
+    assert cfg.guideline_tokens() == {"cdr": "[unused0]", "ncbi": "[unused1]"}
+    ids = guideline_ids(cfg, tokenizer, [TRAIN_FILES[0].name, TRAIN_FILES[1].name, "silver.PubTator.txt"])
+    assert ids == {TRAIN_FILES[0].name: 1, TRAIN_FILES[1].name: 2, "silver.PubTator.txt": 1}  # silver: the default
+    ex = load_corpus(TRAIN_FILES[1])[:1]
+    plain = build_features(ex, tokenizer, 126)
+    marked = build_features(ex, tokenizer, 126, ids)
+    assert len(plain) == len(marked)
+    for (pi, pl), (mi, ml) in zip(plain, marked, strict=True):
+        assert mi == [pi[0], 2, *pi[1:]]
+        assert ml == [-100, -100, *pl[1:]]
+
+
+def test_training_with_guidelines_records_them_and_the_tagger_uses_them(tmp_path):
+    import pytest
+
+    from medkb.nlp.ner import ModelDirError, TransformerTagger
+
+    cfg = tiny(epochs=1, limit_docs=3, max_tokens=32, guidelines=GUIDES, default_guideline="cdr")
+    out = train_ner(cfg, tmp_path / "g", threads=2).output_dir
+    meta = json.loads((out / "medkb.json").read_text())
+    assert meta["guidelines"] == {"cdr": "[unused0]", "ncbi": "[unused1]"} and meta["default_guideline"] == "cdr"
+    text = "Cocaine-induced seizures were treated with diazepam."
+    default, ncbi = TransformerTagger(out), TransformerTagger(out, guideline="ncbi")
+    assert (default.guideline, default.guideline_id, ncbi.guideline_id) == ("cdr", 1, 2)
+    for tagger in (default, ncbi):
+        for sp in tagger.predict([text])[0]:
+            assert 0 <= sp.start < sp.end <= len(text)
+    with pytest.raises(ModelDirError, match="no annotation guideline 'bc2gm'"):
+        TransformerTagger(out, guideline="bc2gm")
+
+
+def test_guidelines_must_cover_every_corpus_file():
+    import pytest
+
+    from medkb.training.config import ConfigError
+
+    with pytest.raises(ConfigError, match="names no guideline"):
+        tiny(guidelines={TRAIN_FILES[0].name: "cdr"}, default_guideline="cdr")
+    with pytest.raises(ConfigError, match="default_guideline"):
+        tiny(guidelines=GUIDES, default_guideline="bc2gm")
