@@ -66,12 +66,11 @@ def row_by_row(client: GraphClient, rows: list[ExtractedAssertion], run: str) ->
     for a in tqdm(rows, desc=f"row-by-row {len(rows):,}", unit="row", mininterval=2):
         concepts = [{"id": a.subject_id, "label": "Chemical", "name": a.subject_id},
                     {"id": a.object_id, "label": "Disease", "name": a.object_id}]
-        key = loader.evidence_key(a)
         batch = loader.DocBatch(
             docs=[{"id": a.doc_id, "pmid": a.doc_id[5:]}], mention_rows=[], mention_groups=[],
-            ev_rows=[{"key": key, "assertion": a.key, "doc": a.doc_id, "sentence": a.sentence, "start": a.start,
+            ev_rows=[{"assertion": a.key, "doc": a.doc_id, "sentence": a.sentence, "start": a.start,
                       "end": a.end, "score": a.score, "model": a.model}],
-            ev_groups=[{"doc": a.doc_id, "model": a.model, "keep": [key]}],
+            ev_groups=[{"doc": a.doc_id, "model": a.model, "keep": [f"{a.key}|{a.start}"]}],
         )
         loader.write_batch(client, batch, run, "2026-11-28", before=[
             (loader._MERGE_CONCEPTS, {"rows": concepts}),

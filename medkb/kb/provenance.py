@@ -41,11 +41,11 @@ def node_deleted(var: LiteralString, label: LiteralString) -> LiteralString:
 def rel_touched(kind: LiteralString, var: LiteralString, rel_type: LiteralString,
                 from_var: LiteralString, to_var: LiteralString) -> LiteralString:
     """Copy relationship `var` (not created by this run) before it is changed (`rel_changed`) or
-    deleted (`rel_deleted`). Its identity is (type, from id, to id, key-or-model)."""
+    deleted (`rel_deleted`). Its identity is (type, from id, to id, start (EVIDENCE only), model)."""
     return (
         "FOREACH (_ IN CASE WHEN coalesce(" + var + ".run, '') <> $run THEN [1] ELSE [] END | "
         "MERGE (ch:Change {cid: $run + '|" + kind + "|" + rel_type + "|' + " + from_var + ".id + '|' + "
-        + to_var + ".id + '|' + coalesce(" + var + ".key, " + var + ".model, '')}) "
+        + to_var + ".id + '|' + coalesce(toString(" + var + ".start) + '|', '') + coalesce(" + var + ".model, '')}) "
         "ON CREATE SET ch += properties(" + var + "), ch.change_run = $run, ch.change_kind = '" + kind + "', "
         "ch.rel_type = '" + rel_type + "', ch.from_id = " + from_var + ".id, ch.to_id = " + to_var + ".id) "
     )

@@ -52,9 +52,9 @@ _RESTORE_NODES: tuple[LiteralString, ...] = (
 _RESTORE_RELS: tuple[LiteralString, ...] = (
     "MATCH (ch:Change {change_run: $run, change_kind: 'rel_deleted', rel_type: 'EVIDENCE'}) "
     "MATCH (a:Assertion {id: ch.from_id}) MATCH (d:Document {id: ch.to_id}) "
-    "MERGE (a)-[e:EVIDENCE {key: ch.key}]->(d) SET e = " + provenance.BEFORE_IMAGE,
+    "MERGE (a)-[e:EVIDENCE {start: ch.start, model: ch.model}]->(d) SET e = " + provenance.BEFORE_IMAGE,
     "MATCH (ch:Change {change_run: $run, change_kind: 'rel_changed', rel_type: 'EVIDENCE'}) "
-    "MATCH (a:Assertion {id: ch.from_id})-[e:EVIDENCE {key: ch.key}]->(d:Document {id: ch.to_id}) "
+    "MATCH (a:Assertion {id: ch.from_id})-[e:EVIDENCE {start: ch.start, model: ch.model}]->(d:Document {id: ch.to_id}) "
     "SET e = " + provenance.BEFORE_IMAGE,
     "MATCH (ch:Change {change_run: $run, change_kind: 'rel_deleted', rel_type: 'MENTIONS'}) "
     "MATCH (d:Document {id: ch.from_id}) MATCH (c:Concept {id: ch.to_id}) "
