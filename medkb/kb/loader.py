@@ -34,11 +34,16 @@ log = logging.getLogger(__name__)
 # They expand from the document and leave the other end unlabelled, so the planner cannot choose
 # to scan every Assertion instead (which it did on a small graph, making big loads quadratic).
 
+# `CYPHER replan=skip` on the statements whose plan is only unique-index seeks plus a MERGE between
+# two bound nodes: that plan does not depend on the statistics, but a graph that grows from empty
+# changes them fast enough to re-plan these statements dozens of times per load.
+
 # Which concept kind an assertion's ends are when no mention in the document says otherwise.
 DEFAULT_ENDS = {"INDUCES": ("Chemical", "Disease"), "TREATS": ("Chemical", "Disease"),
                 "ASSOCIATED_WITH": ("Gene", "Disease")}
 
 _MERGE_CONCEPTS: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MERGE (c:Concept {id: row.id})
 ON CREATE SET c.created_run = $run, c.name = row.name, c.source = 'extraction', c:$(row.label)
@@ -47,6 +52,7 @@ ON CREATE SET c.created_run = $run, c.name = row.name, c.source = 'extraction', 
 # Returns the documents this run created (now, or in an interrupted attempt): they hold nothing
 # from earlier runs, so their relationships take the plain statements below.
 _MERGE_DOCUMENTS: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MERGE (d:Document {id: row.id})
 ON CREATE SET d.created_run = $run, d.pmid = row.pmid, d.run = $run
@@ -55,6 +61,7 @@ RETURN collect(d.id) AS fresh
 """
 
 _MERGE_ASSERTIONS: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MERGE (a:Assertion {id: row.id})
 ON CREATE SET a.created_run = $run, a.subject = row.s, a.predicate = row.p, a.object = row.o
@@ -79,6 +86,7 @@ WITH d, c, m, row WHERE m.count <> row.count
 # For documents this run created: no earlier relationship can be changed, so no change record and
 # no read-after-write filter (which made the planner buffer every row three times: Eager).
 _NEW_MENTIONS: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MATCH (d:Document {id: row.doc}) MATCH (c:Concept {id: row.concept})
 MERGE (d)-[m:MENTIONS {model: row.model}]->(c)
@@ -113,6 +121,7 @@ WITH a, d, e, row WHERE e.sentence <> row.sentence OR e.end <> row.end OR e.scor
 )
 
 _NEW_EVIDENCE: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MATCH (a:Assertion {id: row.assertion}) MATCH (d:Document {id: row.doc})
 MERGE (a)-[e:EVIDENCE {start: row.start, model: row.model}]->(d)
