@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, LiteralString
 
 import neo4j
@@ -159,6 +160,7 @@ class LoadCounts:
         return {**d, **self.extra}
 
 
+@lru_cache(maxsize=1 << 16)  # ids repeat across rows: a load checks each distinct one once
 def _is_curie(value: str | None) -> bool:
     prefix, sep, local = (value or "").partition(":")
     return bool(sep and prefix and local and " " not in value)
@@ -181,7 +183,7 @@ def check_records(
             good_m.append(m)
     good_a = []
     for a in assertions:
-        if not all(_is_curie(x) for x in (a.subject_id, a.object_id, a.doc_id)):
+        if not (_is_curie(a.subject_id) and _is_curie(a.object_id) and _is_curie(a.doc_id)):
             bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): subject, object or document is not a CURIE"))
         elif not 0.0 <= a.score <= 1.0 or not a.sentence:
             bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): score {a.score} outside 0..1 or no sentence"))

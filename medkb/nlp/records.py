@@ -7,7 +7,6 @@ claim with the sentence that supports it. Both carry the model version that prod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 ENTITY_TYPES = ("Chemical", "Disease", "Phenotype", "Gene")
 PREDICATES = ("INDUCES", "TREATS", "ASSOCIATED_WITH")
@@ -47,8 +46,7 @@ class ExtractedAssertion:
         if self.predicate not in PREDICATES:
             raise ValueError(f"assertion in {self.doc_id}: unknown predicate {self.predicate!r}")
 
-    @cached_property
+    @property
     def key(self) -> str:
-        """The Assertion node's id: one node per (subject, predicate, object). Cached: the loader
-        reads it several times per row."""
+        """The Assertion node's id: one node per (subject, predicate, object)."""
         return f"{self.subject_id}|{self.predicate}|{self.object_id}"
