@@ -36,9 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rollback",
         help="undo one run: remove what it added, restore what it changed or removed",
         description="Deletes the nodes and relationships RUN created, writes back the before-images of what "
-        "it changed or deleted, and recomputes the summary edges. Roll back the most recent run first.",
+        "it changed or deleted, and recomputes the summary edges. A run that later runs built on is refused "
+        "until they are rolled back (or with --force).",
     )
     rb.add_argument("run", help="the run id (medkb query runs lists them)")
+    rb.add_argument("--force", action="store_true",
+                    help="roll back even though later runs built on this one (their additions to its items go too)")
     rb.set_defaults(func=_rollback)
     dump = s.add_parser(
         "dump", help="canonical dump: counts per label/type and a hash of all sorted properties",
@@ -90,7 +93,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     with GraphClient(Settings.from_env().neo4j) as graph:
-        counts = rollback_run(graph, args.run)
+        counts = rollback_run(graph, args.run, force=args.force)
     print(f"rolled back {args.run}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 

@@ -2,7 +2,8 @@
 
 Order matters: derived facts are recomputed last, from the evidence as it stood before the run.
 Each step works in bounded batches and is idempotent, so an interrupted rollback is re-run.
-Roll back the most recent run first: a later run's changes to what this run created go with it.
+A run that a later run built on (evidence or mentions attached to what it created, or changes to
+what it created) is refused until that later run is rolled back first, unless forced.
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ CALL () { MATCH ()-[e:EVIDENCE {run: $run}]->() RETURN DISTINCT startNode(e).id 
   UNION MATCH (ch:Change {change_run: $run}) WHERE ch.rel_type = 'EVIDENCE' RETURN DISTINCT ch.from_id AS id
   UNION MATCH (ch:Change {change_run: $run}) WHERE ch.change_label = 'Assertion' RETURN ch.id AS id }
 RETURN id
+"""
+
+# Runs (other than $run, and not rolled back) that built on what $run created: relationships they
+# attached to its nodes, or change records of theirs holding a before-image that $run made.
+_DEPENDENTS: LiteralString = """
+CALL () {
+  MATCH (:Assertion {created_run: $run})-[e]-() WHERE e.run <> $run RETURN DISTINCT e.run AS other
+  UNION MATCH (:Document {created_run: $run})-[e]-() WHERE e.run <> $run RETURN DISTINCT e.run AS other
+  UNION MATCH (:Concept {created_run: $run})-[e]-() WHERE e.run <> $run RETURN DISTINCT e.run AS other
+  UNION MATCH (ch:Change) WHERE ch.change_run <> $run AND (ch.created_run = $run OR ch.run = $run)
+        RETURN DISTINCT ch.change_run AS other
+}
+MATCH (r:Run {id: other}) WHERE coalesce(r.status, '') <> 'rolled_back'
+RETURN other ORDER BY other
 """
 
 # Deletions in steps of STEP rows, each its own transaction (a 100k-row run never needs one huge one).
@@ -75,12 +90,28 @@ def _repeat(client: GraphClient, query: LiteralString, run_id: str) -> int:
             return total
 
 
-def rollback_run(client: GraphClient, run_id: str, batch_size: int = 5000) -> dict[str, int]:
-    """Undo one run; return what was removed and restored."""
+def dependent_runs(client: GraphClient, run_id: str) -> list[str]:
+    """Later runs that built on what `run_id` created (they must be rolled back first)."""
+    return [r["other"] for r in client.read(_DEPENDENTS, {"run": run_id})]
+
+
+def rollback_run(client: GraphClient, run_id: str, batch_size: int = 5000, force: bool = False) -> dict[str, int]:
+    """Undo one run; return what was removed and restored.
+
+    Refuses (RollbackError) when another run built on this one, since deleting what this run
+    created would silently take that run's evidence with it; `force` rolls back anyway.
+    """
     run = client.read("MATCH (r:Run {id: $run}) RETURN r.status AS status", {"run": run_id})
     if not run:
         raise RollbackError(
             f"run {run_id!r} is not in the graph; `medkb query runs` lists the runs that are"
+        )
+    later = dependent_runs(client, run_id)
+    if later and not force:
+        raise RollbackError(
+            f"run {run_id!r} cannot be rolled back first: run(s) {', '.join(later)} added to or changed what it "
+            f"created; roll {'them' if len(later) > 1 else 'it'} back first (`medkb kb rollback RUN`), "
+            "or pass --force to take their additions on those items with it"
         )
     affected = {r["id"] for r in client.read(_AFFECTED, {"run": run_id})}
     counts = {"deleted": sum(_repeat(client, q, run_id) for q in _DELETE_STEPS)}
