@@ -8,7 +8,8 @@ from medkb.kb import provenance
 from medkb.kb.client import GraphClient
 
 # A document changed by a later run is copied into a change record first (kb/provenance.py),
-# so rolling that run back restores the earlier version's properties.
+# so rolling that run back restores the earlier version's properties. A new version of a retracted
+# citation (PubMed re-issues some) is live again: the flag goes, and its new extractions load.
 _MERGE_DOCUMENTS: LiteralString = (
     """
 UNWIND $rows AS row
@@ -20,7 +21,8 @@ WHERE d.content_hash IS NULL OR d.content_hash <> row.content_hash
     + provenance.node_changed("d", "Document")
     + """
 SET d.title = row.title, d.year = row.year, d.journal = row.journal,
-    d.version = row.version, d.content_hash = row.content_hash, d.run = $run
+    d.version = row.version, d.content_hash = row.content_hash, d.run = $run,
+    d.retracted = null
 """
 )
 

@@ -33,3 +33,20 @@ def test_retraction_is_idempotent(graph):
     again = retract_documents(graph, ["PMID:2"], "R2")
     assert again["relationships_removed"] == 0
     assert canonical_dump(graph) == once
+
+
+def test_a_new_version_of_a_retracted_citation_is_live_again(graph):
+    from medkb.kb.documents import merge_documents
+    from medkb.kb.retraction import retract_documents
+
+    def staged(version: int, title: str) -> dict:
+        return {"source_key": "77", "title": title, "pub_year": 2021, "journal": "J", "version": version,
+                "content_hash": f"77-{version}"}
+
+    merge_documents(graph, [staged(1, "first")], "A")
+    retract_documents(graph, ["PMID:77"], "R")
+    assert graph.read("MATCH (d:Document {id: 'PMID:77'}) RETURN d.retracted AS r") == [{"r": True}]
+    merge_documents(graph, [staged(1, "first")], "R2")  # the same content again: still retracted
+    assert graph.read("MATCH (d:Document {id: 'PMID:77'}) RETURN d.retracted AS r") == [{"r": True}]
+    merge_documents(graph, [staged(2, "second")], "C")
+    assert graph.read("MATCH (d:Document {id: 'PMID:77'}) RETURN d.retracted AS r, d.version AS v") == [{"r": None, "v": 2}]
