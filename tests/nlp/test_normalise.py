@@ -64,3 +64,25 @@ def test_composite_mentions_are_split(normaliser):
 
 def test_unknown_mention_stays_unlinked(normaliser):
     assert normaliser.link("zzqx syndrome", "Disease").ids == ()
+
+
+def test_link_many_caches_across_calls_and_agrees_with_link(normaliser):
+    items = [("tremors", "Disease"), ("Lithium", "Chemical"), ("tremors", "Disease"), ("qwertyuiop", "Disease")]
+    first = normaliser.link_many(items)
+    assert first == [normaliser.link(t, k) for t, k in items]
+    again = normaliser.link_many(items[:2])
+    assert again[0] is first[0] and again[1] is first[1]  # served from the cache, not re-linked
+
+
+def test_fast_query_vector_equals_sklearn_transform():
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from medkb.nlp.normalise import _QueryVectoriser
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32)
+    vec.fit(["acute renal failure", "hypertension", "parkinson disease", "cocaine"])
+    fast = _QueryVectoriser(vec)
+    for text in ("renal failures", "hypertensive crisis", "parkinsons"):
+        assert np.allclose(fast(text).toarray(), vec.transform([text]).toarray(), atol=1e-6)
+    assert fast("zzz") is None  # no known n-gram
