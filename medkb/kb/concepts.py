@@ -7,6 +7,8 @@ run (a seed or a nightly refresh) that first wrote it, so a rollback can remove 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
@@ -93,6 +95,24 @@ SET r += row.props
 }
 EDGE_TYPES = tuple(_EDGE_STATEMENTS)
 
+# After a complete seed of one source: its edges of that type not stamped with this release are
+# ones the new vocabulary release dropped. One literal statement per type (see above).
+_PRUNE_STATEMENTS: dict[str, LiteralString] = {
+    "IS_A": "MATCH ()-[r:IS_A {source: $source}]->() WHERE coalesce(r.release, '') <> $release "
+            "WITH r LIMIT 10000 DELETE r",
+    "HAS_PHENOTYPE": "MATCH ()-[r:HAS_PHENOTYPE {source: $source}]->() WHERE coalesce(r.release, '') <> $release "
+                     "WITH r LIMIT 10000 DELETE r",
+    "XREF": "MATCH ()-[r:XREF {source: $source}]->() WHERE coalesce(r.release, '') <> $release "
+            "WITH r LIMIT 10000 DELETE r",
+}
+
+
+def release_of(rows: list[dict[str, Any]]) -> str:
+    """A short content hash of one source's edge rows: re-seeding the same release gives the same
+    stamp (the graph stays identical), a changed release a new one."""
+    blob = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
 
 def write_concepts(
     client: GraphClient, concepts: Iterable[ConceptRow], run_id: str, batch_size: int = 5000
@@ -104,13 +124,30 @@ def write_concepts(
 
 
 def write_edges(
-    client: GraphClient, rel_type: str, edges: Iterable[EdgeRow], run_id: str, batch_size: int = 10000
+    client: GraphClient, rel_type: str, edges: Iterable[EdgeRow], run_id: str, batch_size: int = 10000,
+    complete: Iterable[str] = (),
 ) -> int:
-    """Merge edges of one type between existing concepts; edges to unknown ids are skipped by MATCH."""
+    """Merge edges of one type between existing concepts; edges to unknown ids are skipped by MATCH.
+
+    `complete` names the sources whose edges of this type are all here (a full seed, not a
+    --limit subset). Their edges are stamped with the source's release (release_of), and their
+    edges of this type from another release, which a newer vocabulary dropped, are deleted.
+    """
     if rel_type not in _EDGE_STATEMENTS:
         raise ValueError(f"edge type {rel_type!r} is not one of {EDGE_TYPES}")
     rows = sorted((e.as_row() for e in edges), key=lambda r: (r["start"], r["end"]))
+    by_source: dict[str, list[dict[str, Any]]] = {src: [] for src in complete}
+    for r in rows:
+        if r["props"]["source"] in by_source:
+            by_source[r["props"]["source"]].append(r)
+    releases = {src: release_of(part) for src, part in by_source.items()}
+    for r in rows:
+        if r["props"]["source"] in releases:
+            r["props"]["release"] = releases[r["props"]["source"]]
     client.write_batches(_EDGE_STATEMENTS[rel_type], rows, batch_size=batch_size, run=run_id)
+    for source, release in sorted(releases.items()):
+        while client.write(_PRUNE_STATEMENTS[rel_type], {"source": source, "release": release})["relationships_deleted"]:
+            pass
     return len(rows)
 
 

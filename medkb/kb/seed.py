@@ -1,7 +1,10 @@
 """`medkb kb seed`: every vocabulary in, in dependency order, each as its own recorded seed run.
 
 Seeding is idempotent (MERGE by CURIE, properties overwritten with the same values), so it is
-safe to re-run after an interruption or a package upgrade.
+safe to re-run after an interruption or a package upgrade. A complete seed (no --limit or
+--icd-prefix) stamps each source's edges with a content hash of its release and deletes that
+source's edges from other releases: what a newer vocabulary dropped leaves the graph. Concept
+nodes are kept (extracted evidence may point at them).
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def seed_all(
         ("icd", lambda: seed_icd(client, "seed-icd10cm", prefix=icd_prefix)),
         ("xrefs", lambda: {
             "hpo_xrefs": seed_hpo_xrefs(client, files, "seed-xrefs", limit=limit),
-            "name_xrefs": write_edges(client, "XREF", name_xref_rows(client), "seed-xrefs"),
+            "name_xrefs": write_edges(client, "XREF", name_xref_rows(client), "seed-xrefs",
+                                      complete=("name-match",) if limit is None else ()),
         }),
     ]
     for name, step in steps:

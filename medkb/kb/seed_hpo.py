@@ -92,9 +92,11 @@ def seed_hpo(
     counts = {"phenotypes": write_concepts(client, phenotype_rows(terms), run_id, batch_size)}
     counts["diseases"] = write_concepts(client, disease_rows(annotations), run_id, batch_size)
     isa = [e for e in is_a_rows(terms) if e.end in term_ids]
-    counts["is_a"] = write_edges(client, "IS_A", isa, run_id, batch_size * 2)
+    complete = ("hpo",) if limit is None else ()
+    counts["is_a"] = write_edges(client, "IS_A", isa, run_id, batch_size * 2, complete=complete)
     edges, counts["negated_skipped"] = has_phenotype_rows(annotations)
-    counts["has_phenotype"] = write_edges(client, "HAS_PHENOTYPE", edges, run_id, batch_size * 2)
+    counts["has_phenotype"] = write_edges(client, "HAS_PHENOTYPE", edges, run_id, batch_size * 2,
+                                          complete=("hpoa",) if limit is None else ())
     return counts
 
 
@@ -106,4 +108,4 @@ def seed_hpo_xrefs(client: GraphClient, files: dict[str, Path], run_id: str, lim
     rows = xref_rows(terms)
     present = existing_ids(client, [r.end for r in rows] + [r.start for r in rows])
     rows = [r for r in rows if r.start in present and r.end in present]
-    return write_edges(client, "XREF", rows, run_id)
+    return write_edges(client, "XREF", rows, run_id, complete=("hpo",) if limit is None else ())

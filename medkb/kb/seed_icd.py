@@ -53,5 +53,5 @@ def seed_icd(client: GraphClient, run_id: str, prefix: str | None = None, batch_
     concepts, edges = icd_concepts(prefix)
     return {
         "icd10cm": write_concepts(client, concepts, run_id, batch_size),
-        "icd10cm_is_a": write_edges(client, "IS_A", edges, run_id),
+        "icd10cm_is_a": write_edges(client, "IS_A", edges, run_id, complete=(SOURCE,) if prefix is None else ()),
     }

@@ -143,6 +143,7 @@ def seed_mesh(client: GraphClient, run_id: str, limit: int | None = None, batch_
     return {
         "mesh_diseases": write_concepts(client, diseases, run_id, batch_size),
         "chemicals": write_concepts(client, chemicals, run_id, batch_size),
-        "mesh_disease_is_a": write_edges(client, "IS_A", disease_isa, run_id),
-        "chemical_is_a": write_edges(client, "IS_A", chemical_isa, run_id),
+        "mesh_disease_is_a": write_edges(client, "IS_A", disease_isa, run_id,
+                                         complete=("mesh-diseases",) if limit is None else ()),
+        "chemical_is_a": write_edges(client, "IS_A", chemical_isa, run_id, complete=("drug-ner",) if limit is None else ()),
     }

@@ -86,3 +86,19 @@ def test_name_xrefs_link_mesh_diseases_to_hpo(graph):
                 " (:Concept:Phenotype {id: 'HP:0002', name: 'Epileptic seizure'})")
     rows = name_xref_rows(graph)
     assert [(r.start, r.end) for r in rows] == [("MESH:D012640", "HP:0002")]
+
+
+@pytest.mark.integration
+def test_a_new_release_that_drops_an_edge_removes_it_and_a_subset_seed_prunes_nothing(graph, tmp_path):
+    files = _files(tmp_path)
+    seed_hpo(graph, files, "seed-hpo")
+    assert graph.read("MATCH (:Phenotype {id: 'HP:0001250'})-[r:IS_A]->() RETURN r.release AS rel")[0]["rel"]
+    files["hp.obo"].write_text(OBO.replace("is_a: HP:0000001 ! All\n", ""))  # the next release drops the edge
+    seed_hpo(graph, files, "seed-hpo", limit=5)  # a subset seed: nothing pruned
+    assert graph.read("MATCH ()-[r:IS_A]->() RETURN count(r) AS n") == [{"n": 1}]
+    seed_hpo(graph, files, "seed-hpo")  # complete: the dropped edge goes, the others stay
+    assert graph.read("MATCH ()-[r:IS_A]->() RETURN count(r) AS n") == [{"n": 0}]
+    assert graph.read("MATCH ()-[r:HAS_PHENOTYPE]->() RETURN count(r) AS n") == [{"n": 2}]
+    once = canonical_dump(graph)
+    seed_hpo(graph, files, "seed-hpo")
+    assert canonical_dump(graph) == once
