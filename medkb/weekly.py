@@ -34,13 +34,13 @@ def build_refinement_set(
     settings: Settings, run_id: str, *, limit: int = 500, ratio: float = 0.5, min_score: float = 0.9,
     config: Path | str = DEFAULT_CONFIG, output: Path | None = None,
 ) -> dict[str, Any]:
-    """Silver labels from the champion on the newest staged abstracts, capped at ratio × gold documents."""
+    """Silver labels from the champion on the newest staged abstracts, capped at ratio × gold text."""
     from medkb.training.data import load_corpora
     from medkb.training.serving import build_extractor
     from medkb.training.silver import build_silver_set
 
     cfg = NerConfig.load(config)
-    gold_docs = len(load_corpora([cfg.resolve(p) for p in cfg.train]))
+    gold_chars = sum(len(ex.text) for ex in load_corpora([cfg.resolve(p) for p in cfg.train]))
     with connect(settings) as conn:
         rows = fetch_all(
             conn,
@@ -54,7 +54,7 @@ def build_refinement_set(
             for r in rows]
     path = output or refinement_path(settings, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    counts = build_silver_set(extractor, docs, gold_docs, path, ratio=ratio, min_score=min_score)
+    counts = build_silver_set(extractor, docs, gold_chars, path, ratio=ratio, min_score=min_score)
     log.info("refinement set %s: %s (labelled by %s)", path, counts, extractor.version)
     return {"path": str(path), "labeller": extractor.version, **counts}
 
