@@ -1,4 +1,4 @@
-"""`medkb model ...`: the model registry (list, show, register, promote, rollback)."""
+"""`medkb model ...`: the model registry (list, show, register, rescore, promote, rollback)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--margin", type=float, help="override the gate's micro-F1 margin")
     pr.add_argument("--tolerance", type=float, help="override the per-type drop tolerance")
     pr.set_defaults(func=_promote)
+    rs = s.add_parser("rescore", help="re-evaluate a version on its dev files with the current decoding and "
+                      "update its registered metrics (so the gate compares like with like)")
+    rs.add_argument("version", nargs="?", help="version (default: the champion)")
+    rs.set_defaults(func=_rescore)
     rb = s.add_parser("rollback", help="retire the champion and restore the previous one")
     rb.add_argument("--kind", default="ner")
     rb.set_defaults(func=_rollback)
@@ -65,6 +69,25 @@ def _show(args: argparse.Namespace) -> int:
                       "path": m.path, "metrics": m.metrics,
                       "decisions": [{"action": d["action"], "against": d["against"], "reasons": d["reasons"],
                                      "at": d["decided_at"].isoformat()} for d in decisions]}, indent=1))
+    return 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from medkb.db.postgres import connect
+    from medkb.training import registry
+    from medkb.training.finetune import rescore
+
+    settings = Settings.from_env()
+    with connect(settings) as conn:
+        rec = registry.get(conn, args.version) if args.version else registry.champion(conn)
+        if rec is None:
+            raise registry.RegistryError("no champion; give a version (`medkb model list`)")
+        before = rec.primary_scores()["micro"]["f1"]
+        metrics = rescore(rec.path)
+        rec = registry.register(conn, rec.path, settings, version=rec.version)
+    after = metrics["dev"][metrics["primary"]]["micro"]["f1"]
+    print(f"{rec.version}: dev micro F1 {before:.2f} -> {after:.2f} ({metrics['primary']}); "
+          + ", ".join(f"{k} {v['micro']['f1']:.2f}" for k, v in metrics["dev"].items()))
     return 0
 
 

@@ -123,6 +123,31 @@ def evaluate_model(tagger: TransformerTagger, examples: list[Example], sentences
     return {**span_scores(gold, pred), "confusion": confusion(gold, pred)}
 
 
+def rescore(model_dir: Path | str) -> dict[str, Any]:
+    """Dev scores of a saved model with the current decoding, as training would have written them
+    (each dev file under its own annotation guideline): metrics.json is rewritten and returned.
+
+    Decoding improves without retraining (the Viterbi decoder did); a champion's stored scores then
+    understate it, and the gate would compare a new challenger against stale figures.
+    """
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "medkb.json").read_text())
+    cfg = NerConfig.from_dict(meta["config"], origin=str(model_dir / "medkb.json"))
+    dev = {}
+    for p in cfg.dev:
+        name = Path(p).name
+        guideline = cfg.guidelines.get(name) if cfg.guidelines else None
+        tagger = TransformerTagger(model_dir, guideline=guideline)
+        examples = load_corpus(cfg.resolve(p))
+        if cfg.limit_dev_docs:
+            examples = examples[: cfg.limit_dev_docs]
+        dev[name] = evaluate_model(tagger, examples)
+    metrics = {"primary": Path(cfg.dev[0]).name, "dev": dev}
+    (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    (model_dir / "dev_scores.json").write_text(json.dumps(dev, indent=1))
+    return metrics
+
+
 def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = None) -> TrainResult:
     """Train, evaluate each epoch on the dev files, keep the best epoch in `output_dir`."""
     import torch

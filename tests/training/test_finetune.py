@@ -83,3 +83,15 @@ def test_guidelines_must_cover_every_corpus_file():
         tiny(guidelines={TRAIN_FILES[0].name: "cdr"}, default_guideline="cdr")
     with pytest.raises(ConfigError, match="default_guideline"):
         tiny(guidelines=GUIDES, default_guideline="bc2gm")
+
+
+def test_rescore_reproduces_the_training_dev_scores(tmp_path):
+    from medkb.training.finetune import rescore
+
+    cfg = tiny(epochs=1, limit_docs=3, max_tokens=32, guidelines=GUIDES, default_guideline="cdr",
+               dev=[str(DEV_FILES[0]), str(DEV_FILES[1])])
+    result = train_ner(cfg, tmp_path / "r", threads=2)
+    trained = json.loads((result.output_dir / "metrics.json").read_text())
+    again = rescore(result.output_dir)
+    for name in (DEV_FILES[0].name, DEV_FILES[1].name):  # NCBI dev under its own guideline, as in training
+        assert again["dev"][name]["micro"] == trained["dev"][name]["micro"]

@@ -74,3 +74,22 @@ def test_errors_name_the_version(pg):
         registry.get(pg, "ner-nope")
     with pytest.raises(RegistryError, match="no ner champion"):
         registry.rollback(pg)
+
+
+def test_rescore_updates_the_registered_metrics(pg, settings, reg, capsys):
+    from medkb.cli import main
+    from medkb.training.config import NerConfig
+    from medkb.training.finetune import train_ner
+    from medkb.training.lexicon import DEV_FILES, TRAIN_FILES
+
+    cfg = NerConfig.from_dict({"train": [str(TRAIN_FILES[0])], "dev": [str(DEV_FILES[0])], "num_layers": 1,
+                               "epochs": 1, "limit_docs": 3, "limit_dev_docs": 3, "max_tokens": 32, "lr": 5e-4})
+    out = train_ner(cfg, reg / "m", threads=2).output_dir
+    stale = json.loads((out / "metrics.json").read_text())
+    stale["dev"][DEV_FILES[0].name]["micro"]["f1"] = 1.0  # as if scored by an older decoder
+    (out / "metrics.json").write_text(json.dumps(stale))
+    registry.register(pg, out, settings, version="ner-t-7")
+    pg.commit()  # the CLI reads through its own connection
+    assert main(["model", "rescore", "ner-t-7"]) == 0
+    assert "dev micro F1 1.00 ->" in capsys.readouterr().out
+    assert registry.get(pg, "ner-t-7").primary_scores()["micro"]["f1"] != 1.0
