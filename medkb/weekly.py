@@ -73,7 +73,7 @@ def train_challenger(
     if epochs:
         cfg = replace(cfg, epochs=epochs)
     with connect(settings) as conn:
-        out = registry.registry_dir(settings) / registry.next_version(conn)
+        out = registry.reserve_version(conn, settings)
     result = train_ner(cfg, out, threads=threads)
     build_lexicon(out, [cfg.resolve(p) for p in cfg.train])
     with connect(settings) as conn:

@@ -55,7 +55,7 @@ def _ner(args: argparse.Namespace) -> int:
         out = Path(args.output)
     else:
         with connect(settings) as conn:
-            out = registry.registry_dir(settings) / registry.next_version(conn)
+            out = registry.reserve_version(conn, settings)
     result = train_ner(cfg, out, threads=args.threads)
     build_lexicon(out, [cfg.resolve(p) for p in cfg.train])
     print(json.dumps({"output": str(out), "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,11 +116,27 @@ def decisions(conn: Any, version: str | None = None, kind: str = "ner") -> list[
     return fetch_all(conn, "SELECT * FROM model_decisions WHERE kind = %s ORDER BY id", (kind,))
 
 
-def next_version(conn: Any, kind: str = "ner", day: datetime | None = None) -> str:
+def next_version(conn: Any, kind: str = "ner", day: datetime | None = None, taken: Iterable[str] = ()) -> str:
+    """The next free `<kind>-<YYYYMMDD>-<n>` after the registered versions and those in `taken`."""
     stamp = (day or datetime.now(UTC)).strftime("%Y%m%d")
     rows = fetch_all(conn, "SELECT version FROM model_registry WHERE version LIKE %s", (f"{kind}-{stamp}-%",))
-    used = [int(r["version"].rsplit("-", 1)[1]) for r in rows if r["version"].rsplit("-", 1)[1].isdigit()]
+    names = [r["version"] for r in rows] + [t for t in taken if t.startswith(f"{kind}-{stamp}-")]
+    used = [int(v.rsplit("-", 1)[1]) for v in names if v.rsplit("-", 1)[1].isdigit()]
     return f"{kind}-{stamp}-{max(used, default=0) + 1}"
+
+
+def reserve_version(conn: Any, settings: Settings, kind: str = "ner") -> Path:
+    """Create the directory of a new version, exclusively: two trainings started together (they are
+    registered only when they finish) must not both write into the same version's directory."""
+    root = registry_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = root / next_version(conn, kind, taken=[p.name for p in root.iterdir()])
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
 
 
 def register(conn: Any, model_dir: Path | str, settings: Settings, *, version: str | None = None, kind: str = "ner") -> ModelRecord:

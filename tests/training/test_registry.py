@@ -93,3 +93,10 @@ def test_rescore_updates_the_registered_metrics(pg, settings, reg, capsys):
     assert main(["model", "rescore", "ner-t-7"]) == 0
     assert "dev micro F1 1.00 ->" in capsys.readouterr().out
     assert registry.get(pg, "ner-t-7").primary_scores()["micro"]["f1"] != 1.0
+
+
+def test_two_trainings_started_together_get_different_versions(pg, settings, reg):
+    first = registry.reserve_version(pg, settings)
+    second = registry.reserve_version(pg, settings)  # the first is not registered yet
+    assert first != second and first.is_dir() and second.is_dir()
+    assert int(second.name.rsplit("-", 1)[1]) == int(first.name.rsplit("-", 1)[1]) + 1
