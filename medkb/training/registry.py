@@ -69,8 +69,14 @@ def registry_dir(settings: Settings) -> Path:
     return Path(os.environ.get("MEDKB_MODEL_REGISTRY") or settings.local_dir / "models")
 
 
-def gate(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: GatePolicy) -> tuple[bool, tuple[str, ...]]:
-    """Decide on primary-dev scores ({"micro": {"f1"}, "Chemical": {...}, ...}); reasons either way."""
+def gate(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: GatePolicy,
+         other_devs: dict[str, tuple[float, float]] | None = None) -> tuple[bool, tuple[str, ...]]:
+    """Decide on primary-dev scores ({"micro": {"f1"}, "Chemical": {...}, ...}); reasons either way.
+
+    other_devs: {dev file: (challenger micro F1, champion micro F1)} for the other dev files both
+    were scored on; none may drop by more than the tolerance either (a BC5CDR-only model gained on
+    BC5CDR dev and fell from 81.8 to 62 on NCBI dev: the primary set alone would have promoted it).
+    """
     f1 = challenger["micro"]["f1"]
     if champion is None:
         ok = f1 >= policy.min_f1
@@ -87,6 +93,13 @@ def gate(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: Ga
             reasons.append(f"{t} F1 drops {drop:.2f} > tolerance {policy.tolerance:.2f}")
         else:
             reasons.append(f"{t} F1 {challenger[t]['f1']:.2f} (change {-drop:+.2f}) within tolerance")
+    for dev, (mine, theirs) in sorted((other_devs or {}).items()):
+        drop = theirs - mine
+        if drop > policy.tolerance:
+            ok = False
+            reasons.append(f"{dev} micro F1 drops {drop:.2f} ({theirs:.2f} -> {mine:.2f}) > tolerance {policy.tolerance:.2f}")
+        else:
+            reasons.append(f"{dev} micro F1 {mine:.2f} (change {-drop:+.2f}) within tolerance")
     return ok, tuple(reasons)
 
 
@@ -180,7 +193,12 @@ def promote(conn: Any, version: str, policy: GatePolicy | None = None, *, force:
     if cand.status == "champion":
         raise RegistryError(f"model {version} is already champion")
     current = champion(conn, cand.kind)
-    ok, reasons = gate(cand.primary_scores(), current.primary_scores() if current else None, policy)
+    others = {}
+    if current is not None:
+        mine, theirs = cand.metrics.get("dev", {}), current.metrics.get("dev", {})
+        others = {name: (mine[name]["micro"]["f1"], theirs[name]["micro"]["f1"])
+                  for name in sorted(set(mine) & set(theirs)) if name != cand.metrics.get("primary")}
+    ok, reasons = gate(cand.primary_scores(), current.primary_scores() if current else None, policy, others)
     action = "promote" if ok else ("force" if force else "reject")
     if force and not ok:
         reasons = (*reasons, "promoted by force despite the gate")

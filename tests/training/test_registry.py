@@ -39,6 +39,10 @@ def test_gate_rules():
     assert gate(scores(81.3, 85, 77), scores(81, 85, 77), POLICY)[0] is False  # below the margin
     ok, reasons = gate(scores(83, 88, 75), scores(81, 85, 77), POLICY)
     assert not ok and any("Disease F1 drops 2.00" in r for r in reasons)
+    # better on the primary dev file, but another dev file falls: rejected, and the reason says which
+    ok, reasons = gate(scores(83, 86, 78), scores(81, 85, 77), POLICY, {"ncbi.txt": (62.1, 81.8)})
+    assert not ok and any("ncbi.txt micro F1 drops 19.70 (81.80 -> 62.10)" in r for r in reasons)
+    assert gate(scores(83, 86, 78), scores(81, 85, 77), POLICY, {"ncbi.txt": (81.2, 81.8)})[0] is True
 
 
 def test_register_promote_reject_rollback(pg, settings, reg):
