@@ -31,7 +31,7 @@ def refinement_path(settings: Settings, run_id: str) -> Path:
 
 
 def build_refinement_set(
-    settings: Settings, run_id: str, *, limit: int = 500, ratio: float = 0.5, min_score: float = 0.9,
+    settings: Settings, run_id: str, *, limit: int = 4000, ratio: float = 0.5, min_score: float = 0.9,
     config: Path | str = DEFAULT_CONFIG, output: Path | None = None,
 ) -> dict[str, Any]:
     """Silver labels from the champion on the newest staged abstracts, capped at ratio × gold text."""

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pt.set_defaults(func=_pretrain)
     sv = s.add_parser("silver", help="build the refinement set: champion's confident labels on validated/extracted abstracts")
     sv.add_argument("--output", required=True, help="PubTator file to write")
-    sv.add_argument("--limit", type=int, default=500, help="candidate abstracts to label (default 500)")
+    sv.add_argument("--limit", type=int, default=4000, help="candidate abstracts to label (default 4000: about 3,000 sentences)")
     sv.add_argument("--ratio", type=float, default=0.5, help="cap silver text at RATIO x the gold training text (characters)")
     sv.add_argument("--min-score", type=float, default=0.9, help="every span of a silver sentence must reach this (default 0.9)")
     sv.set_defaults(func=_silver)
