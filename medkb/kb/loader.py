@@ -4,7 +4,9 @@ Per document and model, the input is the whole truth: a relationship from an ear
 new input no longer has (a revised abstract, a re-run extraction) is removed, and what changes or
 goes away is first copied into a change record (kb/provenance.py), so `medkb kb rollback RUN`
 restores it. Writes are batched `UNWIND $rows` statements, rows sorted by key, nodes before
-relationships; one transaction per batch of documents, retried by the driver on transient errors.
+relationships; one transaction per batch of documents (two in flight), retried by the driver on
+transient errors. Documents this run created skip the change-record statements: nothing from an
+earlier run can be on them (bench/results/kb_load-20261129.txt has what each step bought).
 Derived facts (assertion counts, summary edges) are recomputed from the evidence at the end
 (kb/summary.py). Every step is idempotent, so a load that dies halfway is simply run again.
 """
