@@ -44,6 +44,7 @@ class DocExtraction:
     mentions: tuple[Mention, ...]
     assertions: tuple[ExtractedAssertion, ...]
     concepts: frozenset[str] = field(default_factory=frozenset)  # every linked id (composites included)
+    sentences: tuple[tuple[int, int], ...] = ()  # character spans of the document's sentences
 
 
 class Extractor:
@@ -98,7 +99,7 @@ class Extractor:
             for r in rels
         )
         concepts = frozenset(i for lk in links for i in lk.ids)
-        return DocExtraction(doc.doc_id, tuple(mentions), assertions, concepts)
+        return DocExtraction(doc.doc_id, tuple(mentions), assertions, concepts, tuple(sents))
 
 
 def _inherit(long: Link | None, own: Link) -> Link:

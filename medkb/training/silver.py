@@ -14,7 +14,6 @@ from pathlib import Path
 
 from medkb.nlp.extract import DocExtraction, Extractor, SourceDoc
 from medkb.nlp.records import Mention
-from medkb.nlp.sentences import analyse
 
 
 @dataclass(frozen=True)
@@ -27,11 +26,10 @@ class SilverSentence:
 def select_silver(docs: list[SourceDoc], results: list[DocExtraction], min_score: float = 0.9) -> list[SilverSentence]:
     """The sentences whose Chemical/Disease mentions are all confident and linked (and at least one)."""
     out = []
-    sentences = analyse([d.text for d in docs])
-    for doc, r, (sents, _abbrs) in zip(docs, results, sentences, strict=True):
+    for doc, r in zip(docs, results, strict=True):
         ms = [m for m in r.mentions if m.type in ("Chemical", "Disease")]
         pmid = doc.doc_id.split(":", 1)[-1]
-        for k, (s, e) in enumerate(sents):
+        for k, (s, e) in enumerate(r.sentences):  # the extractor's own sentence split
             inside = [m for m in ms if s <= m.start and m.end <= e]
             crossing = any(m.start < e and s < m.end for m in ms if m not in inside)
             if not inside or crossing or not all(m.score >= min_score and m.concept_id for m in inside):

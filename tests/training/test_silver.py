@@ -23,7 +23,10 @@ def test_only_confident_linked_sentences_become_silver(tmp_path):
         _m(doc, "Haloperidol", "Chemical", "MESH:D006220", 0.93),
         _m(doc, "dystonia", "Disease", "MESH:D004421", 0.6),  # not confident: its sentence is out
     )
-    chosen = select_silver([doc], [DocExtraction(doc.doc_id, mentions, ())], min_score=0.9)
+    from medkb.nlp.sentences import split_sentences
+
+    extraction = DocExtraction(doc.doc_id, mentions, (), sentences=tuple(split_sentences(doc.text)))
+    chosen = select_silver([doc], [extraction], min_score=0.9)
     assert [(s.key, s.text) for s in chosen] == [("42.0", "Cocaine induced seizures.")]
     path = write_pubtator(tmp_path / "silver.PubTator.txt", chosen)
     (ex,) = load_corpus(path)
