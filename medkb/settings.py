@@ -44,6 +44,12 @@ class Neo4jTarget:
         )
 
 
+def data_dir_from_env(env: dict[str, str] | None = None) -> Path:
+    """MEDKB_DATA_DIR, else <MEDKB_LOCAL_DIR or .local>/data: needs no database settings."""
+    env = dict(os.environ if env is None else env)
+    return Path(env.get("MEDKB_DATA_DIR", Path(env.get("MEDKB_LOCAL_DIR", REPO_ROOT / ".local")) / "data"))
+
+
 @dataclass(frozen=True)
 class Settings:
     pg_uri: str
@@ -75,7 +81,7 @@ class Settings:
         return cls(
             pg_uri=_libpq_uri(pg_uri),
             neo4j=target,
-            data_dir=Path(env.get("MEDKB_DATA_DIR", local / "data")),
+            data_dir=data_dir_from_env(env),
             local_dir=local,
             pseudonym_key=env.get("MEDKB_PSEUDONYM_KEY", ""),
         )

