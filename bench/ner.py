@@ -2,7 +2,8 @@
 
 Prints per-type strict P/R/F1 on the dev sets, BioCreative V normalisation F1 and CID F1 on
 BC5CDR dev, abstracts/s of the whole extraction pipeline and of the tagger alone, peak memory,
-and each figure's ratio to the dictionary baseline. Writes bench/results/ner-<version>.json/.md.
+and each figure's ratio to the dictionary baseline. A corpus is scored on the types it annotates
+(NCBI Disease: Disease only). Each model run is also scored without the precise-name dictionary. Writes bench/results/ner-<version>.json/.md.
 
     python bench/ner.py [--model VERSION_OR_DIR] [--threads 2] [--skip-int8]
 """
@@ -66,7 +67,7 @@ def main() -> int:
     from medkb.training.assess import assess
     from medkb.training.data import load_corpus
     from medkb.training.lexicon import DEV_FILES
-    from medkb.training.serving import dictionary_tagger, normaliser
+    from medkb.training.serving import dictionary_tagger, model_extractor, normaliser
 
     path = _model_path(args.model)
     devs = {p.name: load_corpus(p) for p in DEV_FILES}
@@ -76,7 +77,8 @@ def main() -> int:
         t_load = time.perf_counter()
         tagger = dictionary_tagger(str(path)) if quant is None else TransformerTagger(path, precision=quant)
         cached = CachedTagger(tagger)
-        extractor = Extractor(cached, normaliser(str(path)))
+        plain = Extractor(cached, normaliser(str(path)))  # tagger, abbreviations and normaliser only
+        extractor = plain if quant is None else model_extractor(str(path), cached)
         run = {"load_s": round(time.perf_counter() - t_load, 1)}
         for dev, examples in devs.items():
             run[dev] = assess(extractor, examples)
@@ -89,10 +91,14 @@ def main() -> int:
                 own = by_file.get(dev)
                 if own and own != tagger.guideline:
                     other = TransformerTagger(path, precision=quant, guideline=own)
-                    run[f"{dev} [guideline {own}]"] = assess(Extractor(other, normaliser(str(path))), examples)
+                    run[f"{dev} [guideline {own}]"] = assess(model_extractor(str(path), other), examples)
             run["default_guideline"] = tagger.guideline
         ablation = Extractor(cached, normaliser(str(path)), consistent=True)
         run["micro_f1_with_repeat_propagation"] = {dev: assess(ablation, ex)["micro"]["f1"] for dev, ex in devs.items()}
+        if quant is not None:
+            # the same tagger output without the precise-name dictionary (training/lexicon.py)
+            run["without_precise_names"] = {dev: {t: s[t]["f1"] for t in ("Chemical", "Disease", "micro")}
+                                            for dev, ex in devs.items() for s in [assess(plain, ex)]}
         run["tagger_abstracts_per_s"] = tagger_speed(tagger, devs[DEV_FILES[0].name][: args.speed_docs])
         run["peak_rss_mb_so_far"] = peak_mb()
         report["runs"][name] = run
@@ -129,6 +135,8 @@ def print_run(name: str, run: dict) -> None:
     print(f"\n== {name} (load {run['load_s']} s, tagger {run['tagger_abstracts_per_s']} abstracts/s, "
           f"peak RSS so far {run['peak_rss_mb_so_far']} MB)")
     print(f"  micro F1 with repeat propagation (off by default): {run['micro_f1_with_repeat_propagation']}")
+    if "without_precise_names" in run:
+        print(f"  F1 without the precise-name dictionary: {run['without_precise_names']}")
     for dev, s in run.items():
         if not isinstance(s, dict) or "micro" not in s:
             continue
@@ -151,6 +159,9 @@ def markdown(report: dict) -> str:
                 rel = s.get("relations", {}).get("f1", "")
                 lines.append(f"| {name} | {dev} | {s['Chemical']['f1']} | {s['Disease']['f1']} | {s['micro']['p']} | "
                              f"{s['micro']['r']} | {s['micro']['f1']} | {s['normalisation']['f1']} | {rel} | {s['docs_per_s']} |")
+    for name, run in report["runs"].items():
+        if "without_precise_names" in run:
+            lines += ["", f"{name} without the precise-name dictionary: {run['without_precise_names']}"]
     lines += ["", "| run | tagger abstracts/s (BC5CDR dev) | peak RSS so far (MB) |", "|---|---|---|"]
     for name, run in report["runs"].items():
         lines.append(f"| {name} | {run['tagger_abstracts_per_s']} | {run['peak_rss_mb_so_far']} |")

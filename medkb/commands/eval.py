@@ -35,7 +35,7 @@ def _ner(args: argparse.Namespace) -> int:
     from medkb.nlp.ner import TransformerTagger
     from medkb.training.assess import assess
     from medkb.training.data import load_corpus
-    from medkb.training.serving import dictionary_tagger, normaliser
+    from medkb.training.serving import dictionary_tagger, model_extractor, normaliser
 
     corpus = Path(args.corpus)
     if not corpus.exists():
@@ -46,7 +46,7 @@ def _ner(args: argparse.Namespace) -> int:
     else:
         path = _model_path(args.model)
         tagger = TransformerTagger(path, precision=args.precision, guideline=args.guideline)
-        extractor = Extractor(tagger, normaliser(str(path)))
+        extractor = model_extractor(str(path), tagger)
     # phenotype (HPO) links are not scored: the corpora have no HPO gold
     with tqdm(desc=f"eval {corpus.name}", unit="window", disable=args.json, mininterval=2) as bar:
         scores = assess(extractor, examples, progress=bar)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from medkb.nlp.normalise import Link, Normaliser
 from medkb.nlp.records import ExtractedAssertion, Mention
 from medkb.nlp.relations import LinkedSpan, extract_relations
-from medkb.nlp.sentences import Abbreviation, analyse
+from medkb.nlp.sentences import Abbreviation, analyse, tagged_abbreviations
 from medkb.nlp.windows import Span
 
 
@@ -43,7 +43,7 @@ class DocExtraction:
     doc_id: str
     mentions: tuple[Mention, ...]
     assertions: tuple[ExtractedAssertion, ...]
-    concepts: frozenset[str] = field(default_factory=frozenset)  # every linked id (composites included)
+    concepts: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (type, id) of every linked id, composites included
     sentences: tuple[tuple[int, int], ...] = ()  # character spans of the document's sentences
 
 
@@ -51,8 +51,12 @@ class Extractor:
     """Runs the whole extraction for batches of documents."""
 
     def __init__(self, tagger: Tagger, normaliser: Normaliser, *, phenotypes: Normaliser | None = None,
-                 relation_threshold: float | None = None, consistent: bool = False) -> None:
+                 relation_threshold: float | None = None, consistent: bool = False,
+                 recall: Tagger | None = None) -> None:
         self.tagger = tagger
+        # a high-precision dictionary (training/lexicon.py's precise names): its matches that no
+        # tagged span touches are added; the tagger misses some names it saw in training
+        self.recall = recall
         # one-sense-per-document propagation: off by default, it cost 1.1 F1 on BC5CDR dev (bench/results)
         self.consistent = consistent
         self.normaliser = normaliser
@@ -65,7 +69,10 @@ class Extractor:
         analysed = analyse(texts)
         spans = self.tagger.predict(texts, [a[0] for a in analysed], progress=progress)
         out = []
-        for doc, (sents, abbrs), found in zip(docs, analysed, spans, strict=True):
+        extra = self.recall.predict(texts) if self.recall is not None else [[] for _ in texts]
+        for doc, (sents, abbrs), found, more in zip(docs, analysed, spans, extra, strict=True):
+            found = add_unclaimed(found, more)
+            abbrs = [*abbrs, *tagged_abbreviations(doc.text, found, abbrs)]
             found = propagate_abbreviations(found, abbrs)
             if self.consistent:
                 found = propagate_repeats(doc.text, found)
@@ -81,11 +88,13 @@ class Extractor:
         links = [_inherit(by_pos.get(long_of.get((s.start, s.end), (-1, -1))), lk) for s, lk in zip(spans, links, strict=True)]
         mentions: list[Mention] = []
         linked: list[LinkedSpan] = []
+        concepts: set[tuple[str, str]] = set()
         for sp, lk in zip(spans, links, strict=True):
             mention_text = text[sp.start : sp.end]
             mentions.append(Mention(doc.doc_id, sp.start, sp.end, mention_text, sp.type, lk.ids[0] if lk.ids else None,
                                     round(sp.score, 4), self.version))
             linked.append(LinkedSpan(sp.start, sp.end, sp.type, lk.ids))
+            concepts.update((sp.type, i) for i in lk.ids)
             if self.phenotypes is not None and sp.type == "Disease":
                 hp = self.phenotypes.link(mention_text, "Phenotype")
                 if hp.ids and hp.method in ("exact", "normalised"):
@@ -98,12 +107,19 @@ class Extractor:
                                r.start, r.end, self.version)
             for r in rels
         )
-        concepts = frozenset(i for lk in links for i in lk.ids)
-        return DocExtraction(doc.doc_id, tuple(mentions), assertions, concepts, tuple(sents))
+        return DocExtraction(doc.doc_id, tuple(mentions), assertions, frozenset(concepts), tuple(sents))
 
 
 def _inherit(long: Link | None, own: Link) -> Link:
     return long if long is not None and long.ids else own
+
+
+def add_unclaimed(spans: list[Span], candidates: list[Span]) -> list[Span]:
+    """The tagger's spans plus each candidate that overlaps none of them."""
+    if not candidates:
+        return spans
+    add = [c for c in candidates if not any(c.start < s.end and s.start < c.end for s in spans)]
+    return sorted([*spans, *add], key=lambda s: (s.start, s.end))
 
 
 def propagate_repeats(text: str, spans: list[Span], min_chars: int = 3) -> list[Span]:

@@ -7,10 +7,13 @@ scispaCy's model-free abbreviation detector (Schwartz & Hearst 2003).
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from medkb.nlp.windows import Span
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,43 @@ def analyse(texts: list[str]) -> list[tuple[list[tuple[int, int]], list[Abbrevia
         ]
         out.append((sents, abbrs))
     return out
+
+
+_PAREN_SHORT = re.compile(r" ?\(([A-Za-z0-9][\w+-]{0,9})\)")
+
+
+def tagged_abbreviations(text: str, spans: list[Span], known: list[Abbreviation]) -> list[Abbreviation]:
+    """Short forms the detector missed, found from the tagger's spans: "nitroglycerin (NTG)-induced".
+
+    scispaCy's detector skips a definition followed by a hyphen or mid-word, so a tagged span
+    immediately followed by "(SHORT)" defines SHORT when SHORT has an upper-case letter, starts
+    with the span's first letter and has all its letters in order in the span (Schwartz & Hearst's
+    test). Every whole-word occurrence of SHORT in the text is returned, as the detector does.
+    Measured on BC5CDR dev: Chemical F1 +0.6, Disease unchanged (bench/results).
+    """
+    known_short = {text[a.start : a.end] for a in known}
+    longs: dict[str, Span] = {}
+    for sp in spans:
+        m = _PAREN_SHORT.match(text, sp.end)
+        if m is None or (short := m.group(1)) in known_short or short in longs:
+            continue
+        if any(c.isupper() for c in short) and _letters_in_order(short, text[sp.start : sp.end]):
+            longs[short] = sp
+    out = []
+    for short, sp in longs.items():
+        for m in re.finditer(r"(?<![\w-])" + re.escape(short) + r"(?!\w)", text):
+            out.append(Abbreviation(m.start(), m.end(), sp.start, sp.end))
+    return sorted(out, key=lambda a: a.start)
+
+
+def _letters_in_order(short: str, long: str) -> bool:
+    long = long.lower()
+    if not long or short[0].lower() != long[0]:
+        return False
+    pos = 0
+    for c in short.lower():
+        if c.isalnum():
+            pos = long.find(c, pos) + 1
+            if pos == 0:
+                return False
+    return True

@@ -26,12 +26,15 @@ def assess(extractor: Extractor, examples: list[Example], progress: Any = None) 
     t0 = time.perf_counter()
     results = extractor.extract(to_source_docs(examples), progress=progress)
     seconds = time.perf_counter() - t0
-    pred = [[Span(m.start, m.end, m.type, m.score) for m in r.mentions if m.type in ("Chemical", "Disease")] for r in results]
+    # only the types the corpus annotates are scored: NCBI Disease has no chemicals to miss or hit
+    types = {m.type for ex in examples for m in ex.mentions} & {"Chemical", "Disease"}
+    pred = [[Span(m.start, m.end, m.type, m.score) for m in r.mentions if m.type in types] for r in results]
     gold = [ex.spans for ex in examples]
     scores: dict[str, Any] = span_scores(gold, pred)
     scores["confusion"] = confusion(gold, pred)
     gold_ids = [{curie(i) for m in ex.mentions for i in m.ids} for ex in examples]
-    scores["normalisation"] = normalisation_scores(gold_ids, [set(r.concepts) for r in results])
+    scores["normalisation"] = normalisation_scores(gold_ids, [{i for t, i in r.concepts if t in types} for r in results])
+    scores["types"] = sorted(types)
     if any(ex.relations for ex in examples):
         gold_rel = [{(curie(a), curie(b)) for a, b in ex.relations} for ex in examples]
         pred_rel = [{(a.subject_id, a.object_id) for a in r.assertions} for r in results]

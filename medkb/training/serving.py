@@ -20,7 +20,14 @@ from medkb.sources.mesh import fetch_mesh_files, read_mesh
 from medkb.sources.ontologies import OntologyError
 from medkb.training import registry
 from medkb.training.data import load_corpora
-from medkb.training.lexicon import LEXICON_FILE, TRAIN_FILES, gold_names
+from medkb.training.lexicon import (
+    LEXICON_FILE,
+    PRECISE_FILE,
+    PRECISE_TYPES,
+    TRAIN_FILES,
+    gold_names,
+    precise_names,
+)
 
 log = logging.getLogger(__name__)
 NO_CHAMPION = (
@@ -71,6 +78,23 @@ def phenotype_normaliser(obo_path: str) -> Normaliser | None:
     return Normaliser(hpo_entries(Path(obo_path)))
 
 
+@lru_cache(maxsize=4)
+def recall_tagger(model_dir: str) -> DictionaryTagger | None:
+    """The model's precise.tsv as a dictionary (see training/lexicon.py), else one built from the
+    gold training corpora when present (models trained before the file existed), else None."""
+    if (Path(model_dir) / PRECISE_FILE).exists():
+        return DictionaryTagger(read_lexicon(Path(model_dir) / PRECISE_FILE), types=PRECISE_TYPES)
+    if all(p.exists() for p in TRAIN_FILES):
+        return DictionaryTagger(precise_names(load_corpora(TRAIN_FILES)), types=PRECISE_TYPES)
+    log.warning("no %s in %s and no corpora at %s: no precise-name dictionary", PRECISE_FILE, model_dir, TRAIN_FILES[0].parent)
+    return None
+
+
+def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **kwargs: Any) -> Extractor:
+    """A trained model's extractor: its tagger, normaliser and precise-name dictionary."""
+    return Extractor(tagger, normaliser(model_dir, data_dir), recall=recall_tagger(model_dir), **kwargs)
+
+
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
 
@@ -86,4 +110,4 @@ def build_extractor(settings: Settings, conn: Any, *, precision: str = "auto", k
         return Extractor(dictionary_tagger(), normaliser(None, str(settings.data_dir)), phenotypes=hpo)
     tagger = TransformerTagger(champ.path, precision=precision)
     tagger.version = champ.version
-    return Extractor(tagger, normaliser(champ.path, str(settings.data_dir)), phenotypes=hpo)
+    return model_extractor(champ.path, tagger, str(settings.data_dir), phenotypes=hpo)

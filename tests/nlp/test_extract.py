@@ -31,7 +31,7 @@ def test_pipeline_gives_mentions_concepts_and_an_induces_assertion():
     assert {(a.subject_id, a.object_id) for a in res.assertions} >= {("MESH:D015738", "MESH:D003693")}
     a = next(a for a in res.assertions if a.object_id == "MESH:D003693")
     assert doc.text[a.start : a.end] == a.sentence and a.model == "dictionary-v1"
-    assert res.concepts >= {"MESH:D015738", "MESH:D003693", "MESH:D009459"}
+    assert res.concepts >= {("Chemical", "MESH:D015738"), ("Disease", "MESH:D003693"), ("Disease", "MESH:D009459")}
 
 
 def test_phenotype_links_add_a_phenotype_mention():
@@ -47,3 +47,22 @@ def test_repeats_of_a_tagged_string_are_tagged_too():
     text = "Cocaine use. Cocaine-induced seizures; cocaineX is not a word match."
     out = propagate_repeats(text, [Span(0, 7, "Chemical", 0.8)])
     assert [(text[s.start : s.end], s.type) for s in out] == [("Cocaine", "Chemical"), ("Cocaine", "Chemical")]
+
+
+def test_a_definition_the_detector_misses_is_found_from_the_tagged_long_form():
+    entries = [*ENTRIES, Entry("nitroglycerin", "MESH:D005996", "Chemical", "gold")]
+    extractor = Extractor(DictionaryTagger(entries), Normaliser(entries))
+    doc = SourceDoc("PMID:3", "Nitroglycerin (NTG)-induced headache.", "We gave NTG twice; NTGX is another word.")
+    [res] = extractor.extract([doc])
+    ntg = [(m.start, m.type, m.concept_id) for m in res.mentions if m.text == "NTG"]
+    assert ntg == [(15, "Chemical", "MESH:D005996"), (46, "Chemical", "MESH:D005996")]  # type and concept inherited
+    assert not any(m.text.startswith("NTGX") for m in res.mentions)
+
+
+def test_the_recall_dictionary_adds_only_what_the_tagger_left_untouched():
+    tagger = DictionaryTagger([Entry("famotidine", "MESH:D015738", "Chemical", "gold")])
+    recall = DictionaryTagger([Entry("delirium", "MESH:D003693", "Disease", "gold"),
+                               Entry("famotidine-associated", "", "Chemical", "gold")])
+    extractor = Extractor(tagger, Normaliser(ENTRIES), recall=recall)
+    [res] = extractor.extract([SourceDoc("PMID:4", "Famotidine-associated delirium.", "")])
+    assert [(m.text, m.type) for m in res.mentions] == [("Famotidine", "Chemical"), ("delirium", "Disease")]
