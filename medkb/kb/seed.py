@@ -9,6 +9,7 @@ nodes are kept (extracted evidence may point at them).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from medkb.kb.documents import record_run
 from medkb.kb.seed_hpo import seed_hpo, seed_hpo_xrefs
 from medkb.kb.seed_icd import seed_icd
 from medkb.kb.seed_mesh import seed_mesh
-from medkb.sources.ontologies import fetch_hpo_files
+from medkb.sources.mesh import fetch_mesh_files
+from medkb.sources.ontologies import OntologyError, fetch_hpo_files
+
+log = logging.getLogger(__name__)
 
 PARTS = ("hpo", "mesh", "icd", "xrefs")
 
@@ -54,9 +58,15 @@ def seed_all(
         raise ValueError(f"unknown seed part(s) {sorted(unknown)}; choose from {PARTS}")
     counts: dict[str, int] = {}
     files = fetch_hpo_files(data_dir) if {"hpo", "xrefs"} & set(parts) else {}
+    mesh_files = None
+    if "mesh" in parts:
+        try:
+            mesh_files = fetch_mesh_files(data_dir)
+        except OntologyError as exc:
+            log.warning("MeSH tables unavailable (%s): seeding the packages' MeSH concepts only", exc)
     steps: list[tuple[str, Callable[[], dict[str, int]]]] = [
         ("hpo", lambda: seed_hpo(client, files, "seed-hpo", limit=limit)),
-        ("mesh", lambda: seed_mesh(client, "seed-mesh", limit=limit)),
+        ("mesh", lambda: seed_mesh(client, "seed-mesh", limit=limit, mesh_files=mesh_files)),
         ("icd", lambda: seed_icd(client, "seed-icd10cm", prefix=icd_prefix)),
         ("xrefs", lambda: {
             "hpo_xrefs": seed_hpo_xrefs(client, files, "seed-xrefs", limit=limit),

