@@ -32,12 +32,31 @@ fi
 export MEDKB_NEO4J_USER="${MEDKB_NEO4J_USER:-neo4j}"
 export MEDKB_NEO4J_PASSWORD="${MEDKB_NEO4J_PASSWORD:-medkb-local-neo4j}"
 export MEDKB_REDIS_PORT="${MEDKB_REDIS_PORT:-6379}"
+# The APOC procedures and functions Neo4j loads (ops/services.sh; docs/analyst.md says why): values,
+# collections, text, maths, paths and schema reads; nothing that reads files or fetches URLs.
+export MEDKB_NEO4J_PROCEDURES_ALLOWLIST="${MEDKB_NEO4J_PROCEDURES_ALLOWLIST:-apoc.agg.*,apoc.algo.*,apoc.any.*,apoc.bitwise.*,apoc.coll.*,apoc.convert.*,apoc.data.*,apoc.date.*,apoc.diff.*,apoc.hashing.*,apoc.help,apoc.json.*,apoc.label.*,apoc.map.*,apoc.math.*,apoc.meta.*,apoc.neighbors.*,apoc.node.*,apoc.nodes.*,apoc.number.*,apoc.path.*,apoc.paths.*,apoc.rel.*,apoc.scoring.*,apoc.search.*,apoc.stats.*,apoc.temporal.*,apoc.text.*,apoc.version}"
+# Analyst queries (medkb/kb/analyst.py): server-side transaction timeout and the most rows returned.
+export MEDKB_ANALYST_TIMEOUT_S="${MEDKB_ANALYST_TIMEOUT_S:-60}"
+export MEDKB_ANALYST_MAX_ROWS="${MEDKB_ANALYST_MAX_ROWS:-10000}"
 
 # What the medkb library reads (medkb/settings.py).
 export MEDKB_PG_URI="${MEDKB_PG_URI:-postgresql://$MEDKB_PG_USER:$MEDKB_PG_PASSWORD@127.0.0.1:$MEDKB_PG_PORT/$_db}"
 export MEDKB_NEO4J_URI="${MEDKB_NEO4J_URI:-bolt://127.0.0.1:$MEDKB_NEO4J_BOLT_PORT}"
-# Keyed hash for patient pseudonyms; a deployment sets its own secret.
-export MEDKB_PSEUDONYM_KEY="${MEDKB_PSEUDONYM_KEY:-medkb-local-pseudonym-key}"
+# Keyed hash for patient pseudonyms (HMAC key). There is no public default: a deployment sets its own
+# secret (docker-compose.yml refuses to start without one); a local checkout gets a random key made on
+# first use and kept in the git-ignored $MEDKB_LOCAL_DIR/pseudonym.key (losing it unlinks old records).
+if [[ -z "${MEDKB_PSEUDONYM_KEY:-}" ]]; then
+  _keyfile="${MEDKB_PSEUDONYM_KEY_FILE:-$MEDKB_LOCAL_DIR/pseudonym.key}"
+  if [[ ! -s "$_keyfile" ]]; then
+    mkdir -p "$(dirname "$_keyfile")"
+    # written aside, then linked into place: two shells starting at once still share one key
+    ( umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$_keyfile.$$" \
+        && ln "$_keyfile.$$" "$_keyfile" 2>/dev/null; rm -f "$_keyfile.$$" )
+  fi
+  MEDKB_PSEUDONYM_KEY="$(cat "$_keyfile")"
+  export MEDKB_PSEUDONYM_KEY
+  unset _keyfile
+fi
 
 # Airflow: home inside the project, metadata in the local Postgres, examples off, and the
 # connections the DAGs use given as AIRFLOW_CONN_* variables.

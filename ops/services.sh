@@ -121,6 +121,10 @@ neo4j_fetch() {
 
 neo4j_conf() {
   mkdir -p "$NEO4J_HOME"/{conf,data,logs,run,import}
+  # LOAD CSV's only file root must stay empty: analysts could read whatever is put there.
+  if [[ -n "$(ls -A "$NEO4J_HOME/import")" ]]; then
+    fail neo4j "$NEO4J_HOME/import is not empty; LOAD CSV could read it: move those files elsewhere"
+  fi
   cat >"$NEO4J_HOME/conf/neo4j.conf" <<EOF
 # Written by ops/services.sh; edit the environment (ops/env.sh), not this file.
 server.directories.data=$NEO4J_HOME/data
@@ -136,7 +140,13 @@ dbms.security.auth_enabled=true
 server.memory.heap.initial_size=$MEDKB_NEO4J_HEAP
 server.memory.heap.max_size=$MEDKB_NEO4J_HEAP
 server.memory.pagecache.size=$MEDKB_NEO4J_PAGECACHE
-dbms.security.procedures.unrestricted=apoc.*
+# Analysts share this server (Community has no roles): only procedures and functions that read the
+# graph or compute on values are loaded; nothing that reaches files or the network (apoc.load/import/
+# export/cypher/periodic/trigger/spatial/util/xml/log are left out). Built-in db.* and dbms.* are not
+# affected by the allow-list. LOAD CSV reads file:/// only from the empty import folder above, and
+# fetches no URL: every IPv4 and IPv6 address is on Cypher's block list.
+dbms.security.procedures.allowlist=$MEDKB_NEO4J_PROCEDURES_ALLOWLIST
+internal.dbms.cypher_ip_blocklist=0.0.0.0/0,::/0
 dbms.usage_report.enabled=false
 EOF
 }

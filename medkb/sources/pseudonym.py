@@ -37,8 +37,8 @@ class Pseudonymiser:
     def __init__(self, key: str) -> None:
         if not key:
             raise PseudonymKeyMissing(
-                "MEDKB_PSEUDONYM_KEY is empty: set a secret key (ops/env.sh has a local default) "
-                "before ingesting patient records"
+                "MEDKB_PSEUDONYM_KEY is empty: a deployment sets its own secret key; locally, "
+                "`source ops/env.sh` makes a per-machine key in .local/pseudonym.key"
             )
         self._key = key.encode()
 
