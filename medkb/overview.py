@@ -210,9 +210,23 @@ def _table_exists(conn: Any, name: str) -> bool:
     return fetch_all(conn, "SELECT to_regclass(%s) IS NOT NULL AS there", (name,))[0]["there"]
 
 
+# Names the rules' re-run summary may give its two figures (medkb.rules.incremental.RerunSummary,
+# recorded as the counts of the `diagnose` pipeline run by medkb/pipelines/diagnose.py).
+_EVALUATED = ("evaluated", "re_evaluated", "reevaluated", "cases_evaluated")
+_CHANGED = ("changed", "results_changed", "cases_changed")
+
+
+def _first_int(counts: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if isinstance(counts.get(name), (int, float)):
+            return int(counts[name])
+    return None
+
+
 def _diagnosis(conn: Any) -> DiagnosisRun | None:
-    """The last finished diagnosis run from pipeline_runs (kind `diagnose`), whose counts the rules'
-    re-run records (`evaluated`, `changed`). None until a run exists."""
+    """The last succeeded diagnosis run from pipeline_runs (kind `diagnose`) with the counts its
+    re-run recorded: cases re-evaluated, and results changed (given, or new + changed + withdrawn
+    of the recorded diff). None until a run exists."""
     rows = fetch_all(
         conn,
         """SELECT run_id, finished_at, counts FROM pipeline_runs
@@ -222,8 +236,11 @@ def _diagnosis(conn: Any) -> DiagnosisRun | None:
     if not rows:
         return None
     counts = rows[0]["counts"] or {}
-    return DiagnosisRun(rows[0]["run_id"], rows[0]["finished_at"], int(counts.get("evaluated", 0)),
-                        int(counts.get("changed", 0)))
+    changed = _first_int(counts, _CHANGED)
+    diff = counts.get("diff")
+    if changed is None and isinstance(diff, Mapping):
+        changed = sum(int(v) for k, v in diff.items() if k in ("new", "changed", "withdrawn") and isinstance(v, int))
+    return DiagnosisRun(rows[0]["run_id"], rows[0]["finished_at"], _first_int(counts, _EVALUATED) or 0, changed or 0)
 
 
 def _graph(settings: Settings) -> GraphTotals:

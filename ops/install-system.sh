@@ -6,6 +6,10 @@ command -v pg_createcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres 
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# The browser test of the MedKB page (tests/plugins/test_medkb_page.py): headless Chromium and the
+# chromedriver Selenium drives it through, both from Debian (the same major version).
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v python3.11 >/dev/null || { echo "ERROR [install]: Python 3.11 is required (python3.11 not on PATH)" >&2; exit 1; }
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then

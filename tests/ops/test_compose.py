@@ -163,3 +163,21 @@ def test_embedded_shell_scripts_parse(config: dict[str, Any], tmp_path: Path) ->
         path.write_text(script.replace("$$", "$"))
         parsed = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
         assert parsed.returncode == 0, f"{name}: {parsed.stderr}"
+
+
+def test_every_component_reaches_the_same_execution_api_and_workers_are_named_by_queue(
+    config: dict[str, Any],
+) -> None:
+    # Airflow 3 workers run tasks through the api-server's execution API, signed with the shared
+    # JWT secret: one URL, the api-server's service name and container port, for every component.
+    services = config["services"]
+    urls = {services[n]["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] for n in (*AIRFLOW_PARTS, *WORKERS)}
+    assert urls == {"http://airflow-apiserver:8080/execution/"}
+    assert services["airflow-apiserver"]["ports"][0]["target"] == 8080
+    for name in WORKERS:
+        command = services[name]["command"]
+        (queue,) = _queues(command)
+        celery_name = command[command.index("--celery-hostname") + 1]
+        assert celery_name == f"{queue}@%h", name
+        assert f"{queue}@$${{HOSTNAME}}" in services[name]["healthcheck"]["test"][-1], name  # pings that name
+    assert services["airflow-worker"]["environment"]["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")

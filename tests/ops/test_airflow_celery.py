@@ -1,0 +1,192 @@
+"""The CeleryExecutor topology for real: Redis, ops/airflow.sh in celery mode (api-server, scheduler,
+dag-processor, triggerer and two `airflow celery worker` processes on queues `default` and `gpu`),
+the refinement DAG triggered through the REST API on a tiny training config, and the task
+instances saying which worker ran what: training on gpu@HOST, everything else on default@HOST.
+`dag.test()` never touches queues; only the real scheduler and workers can show the routing.
+Everything started here is stopped by its PID. About 4-6 minutes on 2 shared cores."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medkb.db.postgres import fetch_all
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "ops" / "airflow.sh"
+TINY = ROOT / "tests" / "fixtures" / "training" / "tiny_ner.yaml"
+SLICE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
+DAG = "medkb_model_refine"
+PASSWORD = "celery-test-admin"
+PROCS = ("api-server", "scheduler", "dag-processor", "triggerer", "worker", "worker-gpu")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[int]:
+    """A throw-away Redis on a free port in its own process group, stopped by its PID."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"redis-server did not answer on port {port}")
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+class CeleryAirflow:
+    def __init__(self, home: Path, port: int, broker_port: int, registry: Path) -> None:
+        self.home, self.url = home, f"http://127.0.0.1:{port}"
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "MEDKB_AIRFLOW_EXECUTOR": "celery",
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{broker_port}/0",
+            "MEDKB_AIRFLOW_ADMIN_PASSWORD": PASSWORD,
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run this test triggers
+            "MEDKB_DAG_RETRIES": "0",
+            "MEDKB_MODEL_REGISTRY": str(registry),
+        }
+        self.token = ""
+
+    def run(self, action: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(SCRIPT), action], capture_output=True, text=True, env=self.env, timeout=400)
+
+    def pids(self) -> dict[str, int]:
+        run = self.home / "run"
+        return {p: int((run / f"{p}.pid").read_text()) for p in PROCS if (run / f"{p}.pid").exists()}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            self.url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {self.token}"} if self.token else {})},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(errors="replace")
+
+    def login(self) -> None:
+        code, body = self.request("POST", "/auth/token", {"username": "admin", "password": PASSWORD})
+        assert code == 201, body
+        self.token = body["access_token"]
+
+    def wait_for(self, what: str, check: Any, timeout: float, every: float = 3.0) -> Any:
+        """Poll `check` until it returns something true; a slow answer (a busy api-server on 2 shared
+        cores) is one more poll, not a failure."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                got = check()
+            except (TimeoutError, urllib.error.URLError):
+                got = None
+            if got:
+                return got
+            time.sleep(every)
+        pytest.fail(f"{what} not within {timeout:.0f} s (logs in {self.home / 'logs'})")
+
+
+@pytest.fixture
+def airflow(tmp_path: Path, redis: int) -> Iterator[CeleryAirflow]:
+    af = CeleryAirflow(tmp_path / "airflow-home", _free_port(), redis, tmp_path / "registry")
+    af.home.mkdir()
+    started = af.run("up")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        af.up_output = started.stdout  # type: ignore[attr-defined]
+        yield af
+    finally:
+        pids = af.pids()
+        af.run("down")
+        leftover = [name for name, pgid in pids.items() if _group_alive(pgid)]
+        print(f"\nafter `down`: {len(pids)} process groups stopped, still alive: {leftover}")
+        for pgid in pids.values():  # never leave a process behind, even when the test failed
+            if _group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+        assert not leftover, f"still running after `down`: {leftover}"
+
+
+def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: CeleryAirflow, pg: Any, settings: Any) -> None:
+    from medkb.pipelines import kb_refresh
+
+    t0 = time.monotonic()
+    host = socket.gethostname().split(".")[0]
+    assert set(airflow.pids()) == set(PROCS)
+    assert "CeleryExecutor" in airflow.up_output  # type: ignore[attr-defined]
+    for worker, queue in (("worker", "default"), ("worker-gpu", "gpu")):
+        log = (airflow.home / "logs" / "processes" / f"{worker}.log").read_text()
+        assert f"{queue}@{host} ready." in log and f".> {queue} " in log, f"{worker} does not serve {queue}"
+
+    kb_refresh.ingest_literature(settings, "celery-night", [str(SLICE)])  # abstracts for the silver set
+    kb_refresh.validate_literature(settings, "celery-night")
+
+    airflow.login()
+    airflow.wait_for(f"{DAG} parsed", lambda: airflow.request("GET", f"/api/v2/dags/{DAG}")[0] == 200, 240)
+    assert airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})[0] == 200
+    run_id = f"celery_test__{int(time.time())}"
+    code, body = airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns", {
+        "dag_run_id": run_id, "logical_date": None,
+        "conf": {"config": str(TINY), "silver_limit": 20, "epochs": None},
+    })
+    assert code == 200, body
+    try:
+        def finished() -> str | None:
+            state = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{run_id}")[1]["state"]
+            return state if state in ("success", "failed") else None
+
+        state = airflow.wait_for(f"run {run_id} finished", finished, 720, every=5)
+        code, tis = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances")
+        assert code == 200, tis
+    finally:
+        airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": True})
+    ran = {t["task_id"]: (t["state"], t["queue"], t["hostname"]) for t in tis["task_instances"]}
+    print(f"\ncelery run {run_id}: {state} in {time.monotonic() - t0:.0f} s; task instances {ran}")
+    assert state == "success", ran
+    training = {tid for tid in ran if "train" in tid}
+    assert training, f"no training task in {sorted(ran)}"
+    for tid, (ti_state, queue, hostname) in ran.items():
+        expected = "gpu" if tid in training else "default"
+        assert ti_state == "success" and queue == expected, (tid, ti_state, queue)
+        assert hostname == f"{expected}@{host}", f"{tid} ran on {hostname}, not on the {expected} worker"
+    # the training really happened: the challenger it registered, with its files in the registry
+    (model,) = fetch_all(pg, "SELECT version, status FROM model_registry")
+    assert (Path(airflow.env["MEDKB_MODEL_REGISTRY"]) / model["version"] / "model.safetensors").exists()
