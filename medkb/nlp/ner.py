@@ -48,7 +48,8 @@ class TransformerTagger:
         if self.guideline is not None and self.guideline not in self.guidelines:
             raise ModelDirError(f"{self.model_dir}: no annotation guideline {self.guideline!r}; it knows {sorted(self.guidelines) or 'none'}")
         self.guideline_id = self.tokenizer.convert_tokens_to_ids(self.guidelines[self.guideline]) if self.guideline else None
-        model = AutoModelForTokenClassification.from_pretrained(self.model_dir)
+        # float32 whatever the file holds (releases ship bf16 weights); bf16/int8 are applied below
+        model = AutoModelForTokenClassification.from_pretrained(self.model_dir, dtype=torch.float32)
         if [model.config.id2label[i] for i in range(len(LABELS))] != list(LABELS):
             raise ModelDirError(f"{self.model_dir}: labels {model.config.id2label} are not {LABELS}")
         precision = "int8" if quantize else resolve_precision(precision)
