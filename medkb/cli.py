@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "medkb.commands.train",
     "medkb.commands.model",
     "medkb.commands.eval",
+    "medkb.commands.diagnose",
 )
 
 
