@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "medkb.commands.train",
     "medkb.commands.model",
     "medkb.commands.eval",
+    "medkb.commands.relations",  # train re, eval relations (after train and eval)
     "medkb.commands.diagnose",
 )
 
