@@ -53,8 +53,8 @@ def _child(scenario: str, path: str) -> dict:
         return {"records": out.rows, "seconds": time.perf_counter() - start, "peak_mb": _peak_mb(),
                 "quarantined": out.quarantined, "warned": out.warned}
     if scenario == "fhir":
-        from medkb.staging.records import ingest_fhir_paths
-        from medkb.validation.records import validate_staged_records
+        from medkb.staging.clinical_records import ingest_fhir_paths
+        from medkb.validation.clinical_records import validate_staged_records
 
         counts = ingest_fhir_paths(settings, [Path(path)], "bench-fhir")
         staged_s = time.perf_counter() - start

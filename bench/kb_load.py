@@ -24,7 +24,7 @@ from medkb.kb.dump import canonical_dump
 from medkb.kb.rollback import rollback_run
 from medkb.kb.schema import init_schema
 from medkb.kb.summary import recompute
-from medkb.nlp.records import ExtractedAssertion
+from medkb.nlp.extracted import ExtractedAssertion
 from medkb.settings import Settings
 
 ROWS_PER_DOC = 5

@@ -64,10 +64,10 @@ def main() -> int:
     from medkb.commands.eval import _model_path
     from medkb.nlp.extract import Extractor
     from medkb.nlp.ner import TransformerTagger
+    from medkb.nlp.serving import dictionary_tagger, model_extractor, normaliser
     from medkb.training.assess import assess
     from medkb.training.data import load_corpus
     from medkb.training.lexicon import DEV_FILES
-    from medkb.training.serving import dictionary_tagger, model_extractor, normaliser
 
     path = _model_path(args.model)
     devs = {p.name: load_corpus(p) for p in DEV_FILES}

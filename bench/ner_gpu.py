@@ -36,12 +36,12 @@ def main() -> int:
     import torch
 
     from medkb.nlp.ner import TransformerTagger
+    from medkb.nlp.serving import model_extractor
     from medkb.training.assess import assess
     from medkb.training.config import NerConfig
     from medkb.training.data import load_corpus
     from medkb.training.finetune import train_ner
     from medkb.training.lexicon import build_lexicon
-    from medkb.training.serving import model_extractor
 
     cfg = NerConfig.load(args.config)
     if args.corpora:

@@ -1,6 +1,6 @@
 """Weekly refinement of the extraction model: refinement set, challenger on the GPU worker, gate.
 
-Thin: each task calls one `medkb.weekly` function. Training runs on the Celery queue `gpu`
+Thin: each task calls one stage of `medkb.pipelines.model_refine.STAGES`. Training runs on the Celery queue `gpu`
 (docker-compose.yml's GPU worker); the rest on the default queue.
 """
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Connection, Param, dag, get_current_context, task
 
-from medkb import weekly
+from medkb.pipelines import model_refine
 from medkb.settings import Settings
 
 MODEL = Asset("medkb://registry/ner-champion")
@@ -33,7 +33,7 @@ def _settings() -> Settings:
     tags=["medkb", "weekly", "model"],
     default_args={"retries": int(os.environ.get("MEDKB_DAG_RETRIES", "1")), "retry_delay": timedelta(minutes=10)},
     params={
-        "config": Param(str(weekly.DEFAULT_CONFIG), type="string", description="training config (YAML)"),
+        "config": Param(str(model_refine.DEFAULT_CONFIG), type="string", description="training config (YAML)"),
         "silver_limit": Param(4000, type="integer", description="abstracts the champion labels for silver data (4,000 gave 2,965 sentences)"),
         "epochs": Param(None, type=["null", "integer"], description="override the config's epochs"),
     },
@@ -44,18 +44,18 @@ def medkb_model_refine():
     def build_refinement_set() -> dict:
         ctx = get_current_context()
         p = ctx["params"]
-        return weekly.build_refinement_set(_settings(), ctx["run_id"], limit=p["silver_limit"], config=p["config"])
+        return model_refine.build_refinement_set(_settings(), ctx["run_id"], limit=p["silver_limit"], config=p["config"])
 
     @task(queue="gpu", execution_timeout=timedelta(hours=6))
     def train_challenger(refinement: dict) -> dict:
         ctx = get_current_context()
         p = ctx["params"]
-        return weekly.train_challenger(_settings(), ctx["run_id"], refinement["path"], config=p["config"],
+        return model_refine.train_challenger(_settings(), ctx["run_id"], refinement["path"], config=p["config"],
                                        epochs=p["epochs"])
 
     @task(outlets=[MODEL])
     def gate(challenger: dict) -> dict:
-        return weekly.gate_challenger(_settings(), challenger["version"])
+        return model_refine.gate_challenger(_settings(), challenger["version"])
 
     gate(train_challenger(build_refinement_set()))
 

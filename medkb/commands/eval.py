@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from medkb.settings import Settings
+from medkb.vocabulary import NER_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,9 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _ner(args: argparse.Namespace) -> int:
     from medkb.nlp.extract import Extractor
     from medkb.nlp.ner import TransformerTagger
+    from medkb.nlp.serving import dictionary_tagger, model_extractor, normaliser
     from medkb.training.assess import assess
     from medkb.training.data import load_corpus
-    from medkb.training.serving import dictionary_tagger, model_extractor, normaliser
 
     corpus = Path(args.corpus)
     if not corpus.exists():
@@ -56,7 +57,7 @@ def _ner(args: argparse.Namespace) -> int:
         print(json.dumps(scores))
         return 0
     print(f"{scores['model']} on {corpus.name} ({scores['docs']} docs, {scores['docs_per_s']} docs/s)")
-    for t in ("Chemical", "Disease", "micro"):
+    for t in (*NER_TYPES, "micro"):
         s = scores[t]
         print(f"  {t:<9} P {s['p']:6.2f}  R {s['r']:6.2f}  F1 {s['f1']:6.2f}  (gold {s['gold']}, predicted {s['pred']})")
     nm = scores["normalisation"]
@@ -69,8 +70,8 @@ def _ner(args: argparse.Namespace) -> int:
 
 
 def _model_path(model: str | None) -> Path:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     if model and Path(model).is_dir():
         return Path(model)

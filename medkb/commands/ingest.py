@@ -115,7 +115,7 @@ def _bioc(args: argparse.Namespace) -> int:
 
 
 def _fhir(args: argparse.Namespace) -> int:
-    from medkb.staging.records import ingest_fhir_paths
+    from medkb.staging.clinical_records import ingest_fhir_paths
 
     return _run("fhir", args, lambda s, r, p: ingest_fhir_paths(s, args.paths, r, progress=p))
 

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     with connect(Settings.from_env()) as conn:
         models = registry.list_models(conn, args.kind)
@@ -54,8 +54,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     with connect(Settings.from_env()) as conn:
         if args.version:
@@ -73,8 +73,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _rescore(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
     from medkb.training.finetune import rescore
 
     settings = Settings.from_env()
@@ -92,8 +92,8 @@ def _rescore(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     settings = Settings.from_env()
     with connect(settings) as conn:
@@ -105,8 +105,8 @@ def _register(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     policy = registry.GatePolicy.load()
     if args.margin is not None:
@@ -120,8 +120,8 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
 
     with connect(Settings.from_env()) as conn:
         d = registry.rollback(conn, args.kind)

@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _ner(args: argparse.Namespace) -> int:
+    from medkb import registry
     from medkb.db.postgres import connect
-    from medkb.training import registry
     from medkb.training.config import NerConfig
     from medkb.training.finetune import train_ner
     from medkb.training.lexicon import build_lexicon
@@ -83,7 +83,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _silver(args: argparse.Namespace) -> int:
-    from medkb.weekly import build_refinement_set
+    from medkb.pipelines.model_refine import build_refinement_set
 
     result = build_refinement_set(Settings.from_env(), "manual", limit=args.limit, ratio=args.ratio,
                                   min_score=args.min_score, output=Path(args.output))

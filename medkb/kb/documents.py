@@ -1,4 +1,6 @@
-"""Document nodes: one per staged citation that reached the graph, keyed `PMID:<pmid>`."""
+"""Document nodes: one per staged citation that reached the graph, keyed `vocabulary.doc_id(pmid)`.
+
+Every statement that merges a Document lives here."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any, LiteralString
 
 from medkb.kb import provenance
 from medkb.kb.client import GraphClient
+from medkb.vocabulary import doc_id
 
 # A document changed by a later run is copied into a change record first (kb/provenance.py),
 # so rolling that run back restores the earlier version's properties. A new version of a retracted
@@ -26,11 +29,24 @@ SET d.title = row.title, d.year = row.year, d.journal = row.journal,
 """
 )
 
+# The loader's batches (kb/loader.py) merge their documents in their own transaction, before the
+# documents' relationships: only the id and pmid, the properties above come from merge_documents.
+# Returns the documents this run created (now, or in an interrupted attempt): they hold nothing
+# from earlier runs, so their relationships take the loader's plain statements.
+MERGE_EVIDENCE_DOCUMENTS: LiteralString = """
+CYPHER replan=skip
+UNWIND $rows AS row
+MERGE (d:Document {id: row.id})
+ON CREATE SET d.created_run = $run, d.pmid = row.pmid, d.run = $run
+WITH d WHERE d.created_run = $run
+RETURN collect(d.id) AS fresh
+"""
+
 
 def document_rows(staged: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [
         {
-            "id": f"PMID:{r['source_key']}",
+            "id": doc_id(r["source_key"]),
             "pmid": r["source_key"],
             "title": r["title"],
             "year": r["pub_year"],

@@ -19,17 +19,17 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, LiteralString
 
 import neo4j
 
-from medkb.db.postgres import fetch_all
 from medkb.kb import provenance
+from medkb.kb.checks import Unloadable, check_records
 from medkb.kb.client import GraphClient
-from medkb.kb.documents import record_run
+from medkb.kb.documents import MERGE_EVIDENCE_DOCUMENTS, record_run
 from medkb.kb.summary import changed_evidence_assertions, recompute
-from medkb.nlp.records import ExtractedAssertion, Mention
+from medkb.nlp.extracted import ExtractedAssertion, Mention
+from medkb.vocabulary import PREDICATE_ENDS, pmid_of
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +41,12 @@ log = logging.getLogger(__name__)
 # two bound nodes: that plan does not depend on the statistics, but a graph that grows from empty
 # changes them fast enough to re-plan these statements dozens of times per load.
 
-# Which concept kind an assertion's ends are when no mention in the document says otherwise.
-DEFAULT_ENDS = {"INDUCES": ("Chemical", "Disease"), "TREATS": ("Chemical", "Disease"),
-                "ASSOCIATED_WITH": ("Gene", "Disease")}
 
 _MERGE_CONCEPTS: LiteralString = """
 CYPHER replan=skip
 UNWIND $rows AS row
 MERGE (c:Concept {id: row.id})
 ON CREATE SET c.created_run = $run, c.name = row.name, c.source = 'extraction', c:$(row.label)
-"""
-
-# Returns the documents this run created (now, or in an interrupted attempt): they hold nothing
-# from earlier runs, so their relationships take the plain statements below.
-_MERGE_DOCUMENTS: LiteralString = """
-CYPHER replan=skip
-UNWIND $rows AS row
-MERGE (d:Document {id: row.id})
-ON CREATE SET d.created_run = $run, d.pmid = row.pmid, d.run = $run
-WITH d WHERE d.created_run = $run
-RETURN collect(d.id) AS fresh
 """
 
 _MERGE_ASSERTIONS: LiteralString = """
@@ -162,38 +148,6 @@ class LoadCounts:
         return {**d, **self.extra}
 
 
-@lru_cache(maxsize=1 << 16)  # ids repeat across rows: a load checks each distinct one once
-def _is_curie(value: str | None) -> bool:
-    prefix, sep, local = (value or "").partition(":")
-    return bool(sep and prefix and local and " " not in value)
-
-
-Rejected = tuple["Mention | ExtractedAssertion", str]
-
-
-def check_records(
-    mentions: Sequence[Mention], assertions: Sequence[ExtractedAssertion]
-) -> tuple[list[Mention], list[ExtractedAssertion], list[Rejected]]:
-    """Split off records the graph cannot hold; return the good ones and (record, reason) per bad one."""
-    bad: list[Rejected] = []
-    good_m = []
-    for m in mentions:
-        if not _is_curie(m.doc_id) or (m.concept_id is not None and not _is_curie(m.concept_id)):
-            bad.append((m, f"mention {m.doc_id}:{m.start}-{m.end} ({m.model}): doc or concept id "
-                           f"{m.concept_id!r} is not a CURIE (PREFIX:local); fix the normaliser's output"))
-        else:
-            good_m.append(m)
-    good_a = []
-    for a in assertions:
-        if not (_is_curie(a.subject_id) and _is_curie(a.object_id) and _is_curie(a.doc_id)):
-            bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): subject, object or document is not a CURIE"))
-        elif not 0.0 <= a.score <= 1.0 or not a.sentence:
-            bad.append((a, f"assertion {a.key} in {a.doc_id} ({a.model}): score {a.score} outside 0..1 or no sentence"))
-        else:
-            good_a.append(a)
-    return good_m, good_a, bad
-
-
 def evidence_key(a: ExtractedAssertion) -> str:
     """One EVIDENCE relationship per extracted row (the primary key of extracted_assertions)."""
     return f"{a.key}|{a.doc_id}|{a.start}|{a.model}"
@@ -205,7 +159,7 @@ def _concept_rows(mentions: Sequence[Mention], assertions: Sequence[ExtractedAss
         if m.concept_id and m.concept_id not in rows:
             rows[m.concept_id] = {"id": m.concept_id, "label": m.type, "name": m.text}
     for a in assertions:
-        s_label, o_label = DEFAULT_ENDS[a.predicate]
+        s_label, o_label = PREDICATE_ENDS[a.predicate]
         rows.setdefault(a.subject_id, {"id": a.subject_id, "label": s_label, "name": a.subject_id})
         rows.setdefault(a.object_id, {"id": a.object_id, "label": o_label, "name": a.object_id})
     return sorted(rows.values(), key=lambda r: r["id"])
@@ -253,7 +207,7 @@ def write_batch(client: GraphClient, batch: DocBatch, run_id: str, as_of: str,
     def work(tx: neo4j.ManagedTransaction) -> None:
         for query, params in before:
             tx.run(query, {**common, **params}).consume()
-        fresh = set(tx.run(_MERGE_DOCUMENTS, {"rows": batch.docs, **common}).single()["fresh"])
+        fresh = set(tx.run(MERGE_EVIDENCE_DOCUMENTS, {"rows": batch.docs, **common}).single()["fresh"])
         old = [g for g in batch.mention_groups if g["doc"] not in fresh]
         run(tx, _STALE_MENTIONS, "groups", old)
         run(tx, _NEW_MENTIONS, "rows", [r for r in batch.mention_rows if r["doc"] in fresh])
@@ -285,18 +239,23 @@ def load_extractions(
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
     workers: int = 2,
+    on_rejected: Callable[[list[Unloadable]], Any] | None = None,
 ) -> dict[str, int]:
     """Load one run's mentions and assertions; `as_of` (YYYY-MM-DD, default today) dates new evidence.
 
     `on_batch(rows)` is called after each committed batch (progress bars; tests inject failures).
-    Records the graph cannot hold (ids that are not CURIEs, scores outside 0..1) are logged with the
-    reason, counted as `rejected` and left out; the rest of the batch goes on.
+    Records the graph cannot hold (ids that are not CURIEs, scores outside 0..1) are split off here,
+    the one check (kb/checks.py), counted as `rejected` and left out; the rest goes on.
+    `on_rejected(records)` receives them (the refresh quarantines them); without it they are logged.
     """
     as_of = as_of or datetime.now(UTC).date().isoformat()
     counts = LoadCounts()
     mentions, assertions, rejected = check_records(mentions, assertions)
-    for _record, reason in rejected:
-        log.error("rejected %s", reason)
+    if on_rejected is not None:
+        on_rejected(rejected)
+    else:
+        for _record, reason in rejected:
+            log.error("rejected %s", reason)
     counts.extra["rejected"] = len(rejected)
     linked = [m for m in mentions if m.concept_id]
     counts.unlinked_mentions = len(mentions) - len(linked)
@@ -343,7 +302,7 @@ def load_extractions(
             key=lambda r: (popularity[r["assertion"]], r["assertion"], r["doc"], r["start"], r["model"]),
         )
         return DocBatch(
-            docs=[{"id": d, "pmid": d.split(":", 1)[1] if d.startswith("PMID:") else d} for d in batch],
+            docs=[{"id": d, "pmid": pmid_of(d)} for d in batch],
             mention_rows=[{"doc": d, "concept": c, "model": model, "count": n}
                           for d in batch for (c, model), n in sorted(mention_counts[d].items())],
             mention_groups=[{"doc": d, "model": model, "keep": sorted(c for (c, mm) in mention_counts[d] if mm == model)}
@@ -371,39 +330,3 @@ def load_extractions(
     record_run(client, run_id, {"status": "loaded", "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 **{f"loaded_{k}": v for k, v in counts.as_dict().items()}})
     return counts.as_dict()
-
-
-def read_extractions(
-    conn: Any, run_id: str | None = None, doc_ids: Sequence[str] | None = None
-) -> tuple[list[Mention], list[ExtractedAssertion]]:
-    """The extraction stage's rows (sql/0002) for a run, or for given documents, ordered by key."""
-    if (run_id is None) == (doc_ids is None):
-        raise ValueError("read_extractions: give exactly one of run_id or doc_ids")
-    params = {"run": run_id, "docs": list(doc_ids) if doc_ids is not None else None}
-    mrows = fetch_all(
-        conn,
-        """SELECT doc_id, start_off, end_off, text, type, concept_id, score, model FROM extracted_mentions
-           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
-           ORDER BY doc_id, start_off, end_off, type, model""",
-        params,
-    )
-    arows = fetch_all(
-        conn,
-        """SELECT doc_id, subject_id, predicate, object_id, sentence, start_off, end_off, score, model
-           FROM extracted_assertions
-           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
-           ORDER BY doc_id, subject_id, predicate, object_id, start_off, model""",
-        params,
-    )
-    mentions = [
-        Mention(doc_id=r["doc_id"], start=r["start_off"], end=r["end_off"], text=r["text"], type=r["type"],
-                concept_id=r["concept_id"], score=float(r["score"]), model=r["model"])
-        for r in mrows
-    ]
-    assertions = [
-        ExtractedAssertion(subject_id=r["subject_id"], predicate=r["predicate"], object_id=r["object_id"],
-                           score=float(r["score"]), doc_id=r["doc_id"], sentence=r["sentence"],
-                           start=r["start_off"], end=r["end_off"], model=r["model"])
-        for r in arows
-    ]
-    return mentions, assertions

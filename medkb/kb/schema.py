@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import LiteralString
 
 from medkb.kb.client import GraphClient
+from medkb.vocabulary import ENTITY_TYPES
 
 # One label per kind of node, each with a unique CURIE `id`.
-CONCEPT_LABELS: tuple[str, ...] = ("Chemical", "Disease", "Phenotype", "Gene")
+CONCEPT_LABELS: tuple[str, ...] = ENTITY_TYPES
 NODE_LABELS: tuple[str, ...] = (*CONCEPT_LABELS, "Document", "Assertion", "Run")
 
 # Written out rather than formatted from the label list: Cypher cannot take a label as a

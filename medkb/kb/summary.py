@@ -14,7 +14,7 @@ from typing import LiteralString
 
 from medkb.kb import provenance
 from medkb.kb.client import GraphClient
-from medkb.nlp.records import PREDICATES
+from medkb.vocabulary import PREDICATES
 
 _RECOMPUTE_ASSERTIONS: LiteralString = (
     """

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from medkb.nlp.vocab import Entry, norm
 from medkb.nlp.windows import Span
+from medkb.vocabulary import NER_TYPES
 
 _WORD = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
 STOP = frozenset({"a", "an", "and", "or", "the", "of", "in", "on", "to", "with", "for", "at", "by", "as", "is", "was",
@@ -25,7 +26,7 @@ class DictionaryTagger:
 
     version = "dictionary-v1"
 
-    def __init__(self, entries: Iterable[Entry], types: tuple[str, ...] = ("Chemical", "Disease"), min_chars: int = 3) -> None:
+    def __init__(self, entries: Iterable[Entry], types: tuple[str, ...] = NER_TYPES, min_chars: int = 3) -> None:
         votes: dict[tuple[str, ...], Counter] = defaultdict(Counter)
         for e in entries:
             if e.type not in types:

@@ -1,17 +1,19 @@
 """The extraction pipeline: sentences and abbreviations, NER, normalisation, INDUCES relations.
 
 Input is plain (doc id, title, abstract) records; output is the hand-off records of
-nlp/records.py. Works with any tagger that has `predict(texts, sentences)` and `version`: the
+nlp/extracted.py. Works with any tagger that has `predict(texts, sentences)` and `version`: the
 registry's champion (TransformerTagger) or the DictionaryTagger fallback.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from medkb import vocabulary
+from medkb.nlp.extracted import ExtractedAssertion, Mention
 from medkb.nlp.normalise import Link, Normaliser
-from medkb.nlp.records import ExtractedAssertion, Mention
 from medkb.nlp.relations import LinkedSpan, extract_relations
 from medkb.nlp.sentences import Abbreviation, analyse, tagged_abbreviations
 from medkb.nlp.windows import Span
@@ -27,7 +29,7 @@ class Tagger(Protocol):
 class SourceDoc:
     """A document to extract from, with its provenance."""
 
-    doc_id: str  # PMID:<pmid>
+    doc_id: str  # vocabulary.doc_id(pmid)
     title: str
     abstract: str
     source: str = "medline"
@@ -36,6 +38,11 @@ class SourceDoc:
     @property
     def text(self) -> str:
         return f"{self.title} {self.abstract}"
+
+    @classmethod
+    def from_staged(cls, row: Mapping[str, Any]) -> SourceDoc:
+        """A staged_documents row (staging/documents.py) as a document to extract from."""
+        return cls(vocabulary.doc_id(row["source_key"]), row["title"] or "", row["abstract"] or "", row["source"], row["version"])
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Extractor:
 
     def __init__(self, tagger: Tagger, normaliser: Normaliser, *, phenotypes: Normaliser | None = None,
                  relation_threshold: float | None = None, consistent: bool = False,
-                 recall: Tagger | None = None) -> None:
+                 recall: Tagger | None = None, relations: Any = None) -> None:
         self.tagger = tagger
         # a high-precision dictionary (training/lexicon.py's precise names): its matches that no
         # tagged span touches are added; the tagger misses some names it saw in training
@@ -62,7 +69,9 @@ class Extractor:
         self.normaliser = normaliser
         self.phenotypes = phenotypes
         self.relation_threshold = relation_threshold
-        self.version = tagger.version
+        # the relation step (nlp/relation_stage.py): the relation champion; None = the cue-word scorer
+        self.relations = relations
+        self.version = tagger.version if relations is None else f"{tagger.version}+{relations.version}"
 
     def extract(self, docs: list[SourceDoc], progress: Any = None) -> list[DocExtraction]:
         texts = [d.text for d in docs]
@@ -100,6 +109,9 @@ class Extractor:
                 if hp.ids and hp.method in ("exact", "normalised"):
                     mentions.append(Mention(doc.doc_id, sp.start, sp.end, mention_text, "Phenotype", hp.ids[0],
                                             round(sp.score * hp.score, 4), self.version))
+        if self.relations is not None:
+            assertions = self.relations.assertions(doc.doc_id, text, sents, linked, len(doc.title), self.version)
+            return DocExtraction(doc.doc_id, tuple(mentions), assertions, frozenset(concepts), tuple(sents))
         kwargs = {} if self.relation_threshold is None else {"threshold": self.relation_threshold}
         rels = extract_relations(text, sents, linked, len(doc.title), **kwargs)
         assertions = tuple(

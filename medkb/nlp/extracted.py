@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ENTITY_TYPES = ("Chemical", "Disease", "Phenotype", "Gene")
-PREDICATES = ("INDUCES", "TREATS", "ASSOCIATED_WITH")
+from medkb.vocabulary import ENTITY_TYPES, PREDICATES
 
 
 @dataclass(frozen=True)
 class Mention:
-    doc_id: str  # "PMID:<pmid>"
+    doc_id: str  # vocabulary.doc_id(pmid)
     start: int  # character offsets into title + " " + abstract
     end: int
     text: str

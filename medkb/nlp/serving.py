@@ -1,7 +1,9 @@
-"""Build the extractor the nightly stage runs: the registry's champion, or the dictionary fallback.
+"""Build the extractor the pipelines run: the registry's champion, or the dictionary fallback.
 
-A fresh machine (CI) has no champion: the dictionary extractor runs instead and one log line
-says so and how to train one. Vocabularies are built once per process.
+A champion's directory carries what it needs besides its weights and label map: lexicon.tsv
+(its gold names) and precise.tsv (names that are nearly always annotated). Nothing here reads
+the training corpora; a fresh machine (CI) without a champion runs the dictionary fallback
+(nlp/fallback.py). Vocabularies are built once per process.
 """
 
 from __future__ import annotations
@@ -13,37 +15,35 @@ from typing import Any
 
 from medkb.nlp.dictionary import DictionaryTagger
 from medkb.nlp.extract import Extractor
+from medkb.nlp.fallback import NO_CHAMPION, fallback_names
 from medkb.nlp.normalise import Normaliser
-from medkb.nlp.vocab import Entry, hpo_entries, mesh_entries, package_entries, read_lexicon
-from medkb.settings import Settings, data_dir_from_env
-from medkb.sources.mesh import fetch_mesh_files, read_mesh
-from medkb.sources.ontologies import OntologyError
-from medkb.training import registry
-from medkb.training.data import load_corpora
-from medkb.training.lexicon import (
+from medkb.nlp.vocab import (
     LEXICON_FILE,
     PRECISE_FILE,
     PRECISE_TYPES,
-    TRAIN_FILES,
-    gold_names,
-    precise_names,
+    Entry,
+    hpo_entries,
+    mesh_entries,
+    package_entries,
+    read_lexicon,
 )
+from medkb.registry import champion
+from medkb.settings import Settings, data_dir_from_env
+from medkb.sources.mesh import fetch_mesh_files, read_mesh
+from medkb.sources.ontologies import OntologyError
 
 log = logging.getLogger(__name__)
-NO_CHAMPION = (
-    "no champion NER model in the registry: extracting with the dictionary extractor "
-    "(train one with `medkb train ner --config models/ner.yaml`, then `medkb model promote VERSION`)"
-)
+__all__ = ["NO_CHAMPION", "build_extractor", "dictionary_tagger", "model_extractor", "normaliser"]
 
 
 @lru_cache(maxsize=4)
 def gold_lexicon(model_dir: str | None) -> tuple[Entry, ...]:
-    """The model's lexicon.tsv, else the gold training corpora when present, else nothing."""
-    if model_dir and (Path(model_dir) / LEXICON_FILE).exists():
+    """The model's lexicon.tsv; without a model, the dictionary fallback's names (nlp/fallback.py)."""
+    if model_dir is None:
+        return fallback_names()
+    if (Path(model_dir) / LEXICON_FILE).exists():
         return read_lexicon(Path(model_dir) / LEXICON_FILE)
-    if all(p.exists() for p in TRAIN_FILES):
-        return tuple(gold_names(load_corpora(TRAIN_FILES)))
-    log.warning("no gold lexicon (no %s in the model and no corpora at %s): vocabularies only", LEXICON_FILE, TRAIN_FILES[0].parent)
+    log.warning("no %s in %s: the normaliser has the vocabularies only; `medkb train ner` writes it", LEXICON_FILE, model_dir)
     return ()
 
 
@@ -86,13 +86,10 @@ def phenotype_normaliser(obo_path: str) -> Normaliser | None:
 
 @lru_cache(maxsize=4)
 def recall_tagger(model_dir: str) -> DictionaryTagger | None:
-    """The model's precise.tsv as a dictionary (see training/lexicon.py), else one built from the
-    gold training corpora when present (models trained before the file existed), else None."""
+    """The model's precise.tsv as a dictionary (training/lexicon.py writes it), else None."""
     if (Path(model_dir) / PRECISE_FILE).exists():
         return DictionaryTagger(read_lexicon(Path(model_dir) / PRECISE_FILE), types=PRECISE_TYPES)
-    if all(p.exists() for p in TRAIN_FILES):
-        return DictionaryTagger(precise_names(load_corpora(TRAIN_FILES)), types=PRECISE_TYPES)
-    log.warning("no %s in %s and no corpora at %s: no precise-name dictionary", PRECISE_FILE, model_dir, TRAIN_FILES[0].parent)
+    log.warning("no %s in %s: no precise-name dictionary; `medkb train ner` writes it", PRECISE_FILE, model_dir)
     return None
 
 
@@ -102,6 +99,7 @@ def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **
 
 
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
+    """The dictionary extractor's tagger: a model's gold names (or the fallback's) plus the packages."""
     return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
 
 
@@ -109,9 +107,9 @@ def build_extractor(settings: Settings, conn: Any, *, precision: str = "auto", k
     """The champion's extractor, or the dictionary extractor when the registry has no champion."""
     from medkb.nlp.ner import TransformerTagger
 
-    champ = registry.champion(conn, kind)
+    champ = champion(conn, kind)
     hpo = phenotype_normaliser(str(settings.data_dir / "ontologies" / "hp.obo"))
-    if champ is None:
+    if champ is None:  # the one no-champion branch (issue 11 turns it into a setting)
         log.warning(NO_CHAMPION)
         return Extractor(dictionary_tagger(), normaliser(None, str(settings.data_dir)), phenotypes=hpo)
     tagger = TransformerTagger(champ.path, precision=precision)

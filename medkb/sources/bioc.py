@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, iterparse, tostring
 
+from medkb.errors import SourceFileError
+from medkb.sources.citations import Citation
 from medkb.sources.literature_files import as_citation
-from medkb.sources.medline import SourceFileError, _parse_error_message, open_source_file
 from medkb.sources.pubtator import Annotation, PubTatorDocument, Relation
-from medkb.sources.records import Citation, Rejected
+from medkb.sources.rejected import Rejected
+from medkb.sources.xml_files import open_source_file, xml_error_message
 
 SOURCE = "bioc"
 _TITLE_TYPES = {"title", "front", "title_1"}
@@ -91,7 +93,7 @@ def read_bioc_documents(path: Path | str, source: str = SOURCE) -> Iterator[PubT
                                origin=path.name)
             root.clear()  # type: ignore[union-attr]
     except ParseError as exc:
-        raise SourceFileError(_parse_error_message(path, exc)) from None
+        raise SourceFileError(xml_error_message(path, exc)) from None
     except (EOFError, OSError) as exc:
         raise SourceFileError(f"{path.name}: truncated or corrupt ({exc}); re-download the file") from None
     finally:

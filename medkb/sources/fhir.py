@@ -20,9 +20,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from medkb.sources.medline import SourceFileError
+from medkb.errors import SourceFileError
+from medkb.sources.clinical_records import ClinicalRecord, PatientCase
 from medkb.sources.pseudonym import IDENTIFYING_LOINC, Pseudonymiser, birth_year, mask_names, patient_names
-from medkb.sources.records import ClinicalRecord, PatientCase, Rejected
+from medkb.sources.rejected import Rejected
 
 SOURCE = "fhir"
 CLINICAL = ("Condition", "Observation", "MedicationRequest", "Procedure", "Encounter", "DocumentReference")

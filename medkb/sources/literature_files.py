@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from medkb.sources.medline import SourceFileError
+from medkb.errors import SourceFileError
+from medkb.sources.citations import Citation
 from medkb.sources.pubtator import PubTatorDocument, PubTatorFormatError, read_pubtator
-from medkb.sources.records import Citation
 
 
 def as_citation(doc: PubTatorDocument) -> Citation:

@@ -8,7 +8,6 @@ is yielded as `Rejected` (it goes to the quarantine); a file that cannot be read
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -16,31 +15,12 @@ from pathlib import Path
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse, tostring
 
-from medkb.sources.records import Citation, Rejected, Retraction
+from medkb.errors import SourceFileError
+from medkb.sources.citations import Citation, Retraction
+from medkb.sources.rejected import Rejected
+from medkb.sources.xml_files import open_source_file, xml_error_message
 
 SOURCE = "medline"
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-class SourceFileError(RuntimeError):
-    """A source file cannot be read as a whole (empty, not gzip, truncated, not XML, not UTF-8)."""
-
-
-def open_source_file(path: Path) -> IO[bytes]:
-    """Open plain or gzipped bytes; refuse empty files and `.gz` files that are not gzip."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SourceFileError(f"{path.name}: cannot open ({exc.strerror}); check the path") from None
-    if size == 0:
-        raise SourceFileError(f"{path.name}: empty file (0 bytes); re-download it")
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == _GZIP_MAGIC:
-        return gzip.open(path, "rb")
-    if path.suffix == ".gz":
-        raise SourceFileError(f"{path.name}: named .gz but is not gzip data; re-download the file")
-    return open(path, "rb")
 
 
 def _text(el: Element | None) -> str:
@@ -130,35 +110,6 @@ def read_medline(path: Path | str, source: str = SOURCE) -> Iterator[Citation | 
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise SourceFileError(f"{path.name}: truncated or corrupt gzip ({exc}); re-download the file") from None
     except ParseError as exc:
-        raise SourceFileError(_parse_error_message(path, exc)) from None
+        raise SourceFileError(xml_error_message(path, exc)) from None
     finally:
         fh.close()
-
-
-def _parse_error_message(path: Path, exc: ParseError) -> str:
-    line, col = getattr(exc, "position", (0, 0))
-    if "no element found" in str(exc) and line <= 1 and col == 0:
-        return f"{path.name}: no XML in the file (empty after decompression); re-download it"
-    if "no element found" in str(exc):
-        return f"{path.name}: XML ends early at line {line} (truncated file); re-download it"
-    bad = _first_invalid_utf8(path)
-    if bad is not None:
-        return f"{path.name}: invalid UTF-8 at byte {bad} (line {line}); the file is corrupt or not UTF-8"
-    return f"{path.name}: not well-formed XML at line {line}, column {col} ({exc}); re-download or fix it"
-
-
-def _first_invalid_utf8(path: Path) -> int | None:
-    """Byte offset (in the decompressed stream) of the first invalid UTF-8 sequence, if any."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    try:
-        with open_source_file(path) as fh:
-            while chunk := fh.read(1 << 20):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as err:
-                    return offset + err.start
-                offset += len(chunk)
-    except (OSError, EOFError, zlib.error):
-        return None
-    return None

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import ParseError, fromstring
 
+from medkb.sources.citations import Citation, Retraction
 from medkb.sources.medline import parse_articles
-from medkb.sources.records import Citation, Rejected, Retraction
+from medkb.sources.rejected import Rejected
 
 SOURCE = "pubmed"
 NCBI = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"

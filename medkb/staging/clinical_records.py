@@ -17,11 +17,12 @@ from typing import Any
 import psycopg2.extras
 
 from medkb.db.postgres import connect, execute
+from medkb.errors import SourceFileError
 from medkb.settings import Settings
+from medkb.sources.clinical_records import ClinicalRecord, PatientCase
 from medkb.sources.fhir import SOURCE, read_fhir_bundle
-from medkb.sources.medline import SourceFileError
 from medkb.sources.pseudonym import Pseudonymiser
-from medkb.sources.records import ClinicalRecord, PatientCase, Rejected
+from medkb.sources.rejected import Rejected
 from medkb.staging import quarantine
 from medkb.staging.documents import StageCounts
 from medkb.staging.ingest import IngestFailed, add_counts, rejected_entry

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg2.extras
 
 from medkb.db.postgres import execute, fetch_all
-from medkb.sources.records import Citation, Retraction
+from medkb.sources.citations import Citation, Retraction
 
 STATES = ("staged", "validated", "extracted", "loaded", "quarantined")
 
@@ -149,3 +149,25 @@ def documents_in_state(conn: Any, state: str, limit: int | None = None) -> list[
 def count_by_state(conn: Any) -> dict[str, int]:
     rows = fetch_all(conn, "SELECT state, count(*) AS n FROM staged_documents GROUP BY state")
     return {r["state"]: int(r["n"]) for r in rows}
+
+
+def keys_of(rows: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """The (source, source_key, version) keys of staged rows, as `advance_state` takes them."""
+    return [(r["source"], r["source_key"], r["version"]) for r in rows]
+
+
+def retracted_keys(conn: Any) -> list[str]:
+    """Every key a source has retracted, ordered (the graph drops their evidence each night)."""
+    rows = fetch_all(conn, "SELECT DISTINCT source_key FROM staged_documents WHERE retracted ORDER BY source_key")
+    return [r["source_key"] for r in rows]
+
+
+def recent_abstracts(conn: Any, limit: int) -> list[dict[str, Any]]:
+    """The newest validated (or later) non-retracted documents that have an abstract, newest key first."""
+    return fetch_all(
+        conn,
+        """SELECT source, source_key, version, title, abstract FROM staged_documents
+           WHERE state IN ('validated', 'extracted', 'loaded') AND NOT retracted AND abstract <> ''
+           ORDER BY source_key DESC LIMIT %s""",
+        (limit,),
+    )

@@ -18,9 +18,11 @@ from typing import Any
 import psycopg2.extras
 
 from medkb.db.postgres import connect
+from medkb.errors import SourceFileError
 from medkb.settings import Settings
-from medkb.sources.medline import SOURCE, SourceFileError, read_medline
-from medkb.sources.records import Citation, Rejected, Retraction
+from medkb.sources.citations import Citation, Retraction
+from medkb.sources.medline import SOURCE, read_medline
+from medkb.sources.rejected import Rejected
 from medkb.staging import quarantine
 from medkb.staging.documents import StageCounts, retract, stage_citations
 from medkb.staging.runs import set_watermark

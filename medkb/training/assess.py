@@ -14,11 +14,12 @@ from medkb.nlp.vocab import curie
 from medkb.nlp.windows import Span
 from medkb.training.data import Example
 from medkb.training.evaluate import confusion, normalisation_scores, relation_scores, span_scores
+from medkb.vocabulary import NER_TYPES, doc_id
 
 
 def to_source_docs(examples: list[Example]) -> list[SourceDoc]:
     """Gold examples as extraction input (title and abstract apart, so relations see the title)."""
-    return [SourceDoc(f"PMID:{ex.key}", ex.title, ex.text[len(ex.title) + 1 :], ex.source) for ex in examples]
+    return [SourceDoc(doc_id(ex.key), ex.title, ex.text[len(ex.title) + 1 :], ex.source) for ex in examples]
 
 
 def assess(extractor: Extractor, examples: list[Example], progress: Any = None) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def assess(extractor: Extractor, examples: list[Example], progress: Any = None) 
     results = extractor.extract(to_source_docs(examples), progress=progress)
     seconds = time.perf_counter() - t0
     # only the types the corpus annotates are scored: NCBI Disease has no chemicals to miss or hit
-    types = {m.type for ex in examples for m in ex.mentions} & {"Chemical", "Disease"}
+    types = {m.type for ex in examples for m in ex.mentions} & set(NER_TYPES)
     pred = [[Span(m.start, m.end, m.type, m.score) for m in r.mentions if m.type in types] for r in results]
     gold = [ex.spans for ex in examples]
     scores: dict[str, Any] = span_scores(gold, pred)

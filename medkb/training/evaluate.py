@@ -9,8 +9,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from medkb.nlp.windows import Span
+from medkb.vocabulary import NER_TYPES
 
-TYPES = ("Chemical", "Disease")
+TYPES = NER_TYPES
 
 
 def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:

@@ -12,19 +12,14 @@ from collections import Counter
 from pathlib import Path
 
 from medkb.nlp.dictionary import DictionaryTagger
-from medkb.nlp.vocab import Entry, curie, norm, write_lexicon
+from medkb.nlp.vocab import LEXICON_FILE, PRECISE_FILE, PRECISE_TYPES, Entry, curie, norm, write_lexicon
 from medkb.settings import REPO_ROOT
 from medkb.training.data import Example, load_corpora
 
 CORPORA = REPO_ROOT.parent / "shared" / "corpora"
 TRAIN_FILES = (CORPORA / "bc5cdr" / "CDR_TrainingSet.PubTator.txt", CORPORA / "ncbi-disease" / "NCBItrainset_corpus.txt")
 DEV_FILES = (CORPORA / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt", CORPORA / "ncbi-disease" / "NCBIdevelopset_corpus.txt")
-LEXICON_FILE = "lexicon.tsv"
-PRECISE_FILE = "precise.tsv"
-# Chemical only: measured on BC5CDR dev with the champion, precise chemical names gave Chemical
-# F1 +0.5; precise disease names gave BC5CDR Disease +0.5 but NCBI Disease -0.8 (the corpora
-# disagree on disease boundaries), so they are left out
-PRECISE_TYPES = ("Chemical",)
+__all__ = ["LEXICON_FILE", "PRECISE_FILE", "PRECISE_TYPES", "build_lexicon", "gold_entries", "gold_names", "precise_names"]
 MIN_PRECISION = 0.9
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from medkb.sources.citations import Citation
 from medkb.sources.medline import read_medline
-from medkb.sources.records import Citation
 from medkb.training.config import default_base_model
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medkb.nlp.extract import DocExtraction, Extractor, SourceDoc
-from medkb.nlp.records import Mention
+from medkb.nlp.extracted import Mention
+from medkb.vocabulary import NER_TYPES
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def select_silver(docs: list[SourceDoc], results: list[DocExtraction], min_score
     """The sentences whose Chemical/Disease mentions are all confident and linked (and at least one)."""
     out = []
     for doc, r in zip(docs, results, strict=True):
-        ms = [m for m in r.mentions if m.type in ("Chemical", "Disease")]
+        ms = [m for m in r.mentions if m.type in NER_TYPES]
         pmid = doc.doc_id.split(":", 1)[-1]
         for k, (s, e) in enumerate(r.sentences):  # the extractor's own sentence split
             inside = [m for m in ms if s <= m.start and m.end <= e]

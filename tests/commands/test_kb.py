@@ -8,7 +8,7 @@ import pytest
 
 from medkb.cli import main
 from medkb.kb.loader import load_extractions
-from medkb.nlp.records import ExtractedAssertion
+from medkb.nlp.extracted import ExtractedAssertion
 
 pytestmark = pytest.mark.integration
 

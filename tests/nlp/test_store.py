@@ -4,8 +4,8 @@ import pytest
 
 from medkb.db.postgres import fetch_all
 from medkb.nlp.extract import DocExtraction
-from medkb.nlp.records import ExtractedAssertion, Mention
-from medkb.nlp.store import write_extractions
+from medkb.nlp.extracted import ExtractedAssertion, Mention
+from medkb.nlp.store import read_extractions, write_extractions
 
 pytestmark = pytest.mark.integration
 
@@ -24,3 +24,24 @@ def test_rewriting_a_document_replaces_its_rows(pg):
     again = write_extractions(pg, [result("PMID:1", 1)], "run-2", "m1")
     assert again == {"mentions": 1, "assertions": 1}
     assert fetch_all(pg, "SELECT count(*) AS n FROM extracted_assertions")[0]["n"] == 2
+
+
+def test_read_extractions_from_postgres(pg):
+    with pg.cursor() as cur:
+        cur.execute(
+            "INSERT INTO extracted_mentions VALUES ('PMID:9', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R1'),"
+            " ('PMID:9', 10, 16, 'tremor', 'Disease', NULL, 0.4, 'm1', 'R1'),"
+            " ('PMID:8', 0, 7, 'lithium', 'Chemical', 'MESH:D008094', 0.9, 'm1', 'R0')"
+        )
+        cur.execute(
+            "INSERT INTO extracted_assertions VALUES ('PMID:9', 'MESH:D008094', 'INDUCES', 'MESH:D014202', "
+            "'Lithium induces tremor.', 0, 23, 0.8, 'm1', 'R1')"
+        )
+    mentions, assertions = read_extractions(pg, run_id="R1")
+    assert [(m.doc_id, m.start, m.concept_id) for m in mentions] == [("PMID:9", 0, "MESH:D008094"), ("PMID:9", 10, None)]
+    assert assertions == [ExtractedAssertion("MESH:D008094", "INDUCES", "MESH:D014202", pytest.approx(0.8), "PMID:9",
+                                             "Lithium induces tremor.", 0, 23, "m1")]
+    by_doc, _ = read_extractions(pg, doc_ids=["PMID:8"])
+    assert [m.doc_id for m in by_doc] == ["PMID:8"]
+    with pytest.raises(ValueError, match="exactly one"):
+        read_extractions(pg)

@@ -1,11 +1,11 @@
-"""The nightly graph stage: staged + extracted rows in Postgres -> knowledge in Neo4j, retractions."""
+"""The KB refresh load stage: staged + extracted rows in Postgres -> knowledge in Neo4j, retractions."""
 
 from __future__ import annotations
 
 import pytest
 
 from medkb.kb.dump import canonical_dump
-from medkb.nightly import load_graph
+from medkb.pipelines.kb_refresh import load_graph
 
 pytestmark = pytest.mark.integration
 

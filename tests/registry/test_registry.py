@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from medkb.training import registry
-from medkb.training.registry import GatePolicy, RegistryError, gate
+from medkb import registry
+from medkb.registry import GatePolicy, RegistryError, gate
 
 pytestmark = pytest.mark.integration
 POLICY = GatePolicy(margin=0.5, tolerance=1.0, min_f1=70.0)

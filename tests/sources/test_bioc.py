@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from medkb.errors import SourceFileError
 from medkb.sources.bioc import read_bioc, read_bioc_documents
-from medkb.sources.medline import SourceFileError
+from medkb.sources.citations import Citation
 from medkb.sources.pubtator import read_pubtator
-from medkb.sources.records import Citation, Rejected
+from medkb.sources.rejected import Rejected
 
 FIX = Path(__file__).parents[1] / "fixtures" / "literature"
 

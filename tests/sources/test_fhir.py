@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from medkb.errors import SourceFileError
+from medkb.sources.clinical_records import ClinicalRecord, PatientCase
 from medkb.sources.fhir import read_fhir_bundle
-from medkb.sources.medline import SourceFileError
 from medkb.sources.pseudonym import MASK, Pseudonymiser, PseudonymKeyMissing
-from medkb.sources.records import ClinicalRecord, PatientCase, Rejected
+from medkb.sources.rejected import Rejected
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
 BUNDLE = FIXTURES / "patient1.json"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from medkb.errors import SourceFileError
 from medkb.sources.literature_files import read_pubtator_citations
-from medkb.sources.medline import SourceFileError
 
 FIX = Path(__file__).parents[1] / "fixtures" / "literature" / "sample.pubtator"
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from medkb.sources.medline import SourceFileError, read_medline
-from medkb.sources.records import Citation, Rejected, Retraction
+from medkb.errors import SourceFileError
+from medkb.sources.citations import Citation, Retraction
+from medkb.sources.medline import read_medline
+from medkb.sources.rejected import Rejected
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "medline" / "sample.xml"
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from medkb.sources.citations import Citation
 from medkb.sources.pubmed import EutilsClient, EutilsConfig, EutilsError, RateLimiter
-from medkb.sources.records import Citation
 from tests.sources.eutils_replay import FIX, Script, replay
 
 WINDOW = (dt.date(2025, 9, 27), dt.date(2025, 11, 26))

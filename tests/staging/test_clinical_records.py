@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from medkb.db.postgres import fetch_all
+from medkb.staging.clinical_records import ingest_fhir_paths
 from medkb.staging.ingest import IngestFailed
-from medkb.staging.records import ingest_fhir_paths
 from medkb.staging.runs import get_watermark
 
 pytestmark = pytest.mark.integration

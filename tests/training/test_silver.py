@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medkb.nlp.extract import DocExtraction, SourceDoc
-from medkb.nlp.records import Mention
+from medkb.nlp.extracted import Mention
 from medkb.training.data import load_corpus
 from medkb.training.silver import select_silver, write_pubtator
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from medkb.db.postgres import fetch_all
-from medkb.nightly import ingest_records
+from medkb.pipelines.kb_refresh import ingest_records
 from medkb.validation.gx_runner import run_suite
 from medkb.validation.suites import cases_suite, records_frame, records_suite
 

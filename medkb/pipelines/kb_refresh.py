@@ -1,0 +1,300 @@
+"""The knowledge-graph refresh (DAG medkb_kb_refresh, and `medkb refresh`): literature in,
+validated, extracted, loaded; FHIR records staged beside it.
+
+`STAGES` is the ordered list of stages; the DAG's tasks and the CLI both run them through
+`run_stage`, so the two cannot drift apart. Every hand-off goes through a store (Postgres state
+columns, Neo4j), never through task memory, so any stage can be retried alone and re-running a
+whole night changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from medkb.db.postgres import connect
+from medkb.settings import Settings
+from medkb.staging import documents as staged
+from medkb.staging.runs import finish_run, start_run
+
+# The DAG file imports this module at parse time: the stages import the heavy rooms (nlp, kb,
+# training, Great Expectations, the Neo4j driver) inside their bodies (bench/dag_parse.py checks).
+
+log = logging.getLogger(__name__)
+KIND = "nightly_refresh"
+NO_SOURCE = (
+    "run {run_id}: no literature source is configured, so the night has nothing to ingest. Give MEDLINE "
+    "files (DAG param `medline_files` or `medline_drop_dir`, or `medkb refresh --file PATH`, repeatable, "
+    "or `--medline-drop-dir DIR`) or turn PubMed on "
+    "(DAG param `pubmed: true`, or `medkb refresh --pubmed`, with MEDKB_NCBI_EMAIL/MEDKB_NCBI_API_KEY set). "
+    "The bundled sample is for the demo only: `make demo` passes it explicitly."
+)
+
+
+class NoLiteratureSource(RuntimeError):
+    """The night was started with neither MEDLINE files nor PubMed; the message says how to set one."""
+
+
+@dataclass(frozen=True)
+class RefreshParams:
+    """What one night is asked to do: the DAG's params, or `medkb refresh`'s options."""
+
+    medline_files: tuple[str, ...] = ()
+    medline_drop_dir: str | None = None  # a folder of MEDLINE files, taken beside medline_files
+    limit: int | None = None  # at most N citations per file
+    pubmed: bool = False
+    pubmed_term: str = ""
+    until: str | None = None  # YYYY-MM-DD, the end of the PubMed window (the DAG's logical date)
+    fhir_drop_dir: str | None = None
+
+    def literature_files(self) -> list[str]:
+        """The given MEDLINE files, then the drop folder's, sorted (a missing folder holds none)."""
+        dropped: list[str] = []
+        if self.medline_drop_dir and Path(self.medline_drop_dir).is_dir():
+            folder = Path(self.medline_drop_dir)
+            dropped = sorted(str(p) for p in [*folder.glob("*.xml"), *folder.glob("*.xml.gz")])
+        return [*self.medline_files, *dropped]
+
+    @property
+    def has_literature_source(self) -> bool:
+        return bool(self.medline_files or self.medline_drop_dir or self.pubmed)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], until: str | None = None) -> RefreshParams:
+        return cls(
+            medline_files=tuple(params.get("medline_files") or ()),
+            medline_drop_dir=params.get("medline_drop_dir"),
+            limit=params.get("limit"),
+            pubmed=bool(params.get("pubmed")),
+            pubmed_term=params.get("pubmed_term") or "",
+            until=until or params.get("until"),
+            fhir_drop_dir=params.get("fhir_drop_dir"),
+        )
+
+
+def begin(settings: Settings, run_id: str, params: dict[str, Any]) -> str:
+    with connect(settings) as conn:
+        start_run(conn, run_id, KIND, params)
+    return run_id
+
+
+def ingest_literature(
+    settings: Settings, run_id: str, files: list[str] | None = None, limit: int | None = None, *,
+    configured: bool = False,
+) -> dict[str, int]:
+    """Stage the given MEDLINE files. With none, a source must still be configured (`configured`:
+    a drop folder with nothing new, or PubMed, whose own stage fetches); otherwise the night fails
+    with NoLiteratureSource, saying how to configure one."""
+    if not files:
+        if not configured:
+            raise NoLiteratureSource(NO_SOURCE.format(run_id=run_id))
+        return {"files": 0}
+    from medkb.staging.ingest import ingest_medline_files
+
+    counts = ingest_medline_files(settings, [Path(f) for f in files], run_id, limit=limit)
+    log.info("ingest: %s", counts)
+    return counts
+
+
+def validate_literature(settings: Settings, run_id: str, max_failure_rate: float | None = None) -> dict[str, int]:
+    """Great Expectations literature suite over staged rows: failures to the quarantine, the rest validated.
+
+    Raises ValidationFailed (the task fails loudly, with a summary) when more than `max_failure_rate`
+    (default MEDKB_MAX_FAILURE_RATE, else 10 %) of the batch fails.
+    """
+    from medkb.validation.literature import validate_staged_literature
+
+    with connect(settings) as conn:
+        outcome = validate_staged_literature(conn, run_id, max_failure_rate)
+    log.info("validate: %s", outcome.as_dict())
+    return outcome.as_dict()
+
+
+def ingest_records(
+    settings: Settings, run_id: str, drop_dir: str | None = None, max_failure_rate: float | None = None
+) -> dict[str, Any]:
+    """Stage the FHIR bundles in the drop folder (default <data_dir>/fhir/inbox), pseudonymised,
+    then validate them with the records suite. Files already ingested are skipped."""
+    from medkb.staging.clinical_records import ingest_fhir_paths
+    from medkb.validation.clinical_records import validate_staged_cases, validate_staged_records
+
+    inbox = Path(drop_dir) if drop_dir else settings.data_dir / "fhir" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, Any] = {"files": 0}
+    if any(inbox.rglob("*.json")):
+        counts = ingest_fhir_paths(settings, [inbox], run_id)
+    with connect(settings) as conn:
+        cases = validate_staged_cases(conn, run_id, max_failure_rate)
+    with connect(settings) as conn:
+        outcome = validate_staged_records(conn, run_id, max_failure_rate)
+    log.info("records: %s, validation %s, cases %s", counts, outcome.as_dict(), cases.as_dict())
+    return {**counts, "validation": outcome.as_dict(), "case_validation": cases.as_dict()}
+
+
+def ingest_pubmed(settings: Settings, run_id: str, until: str, first_day: str | None = None,
+                  term: str = "") -> dict[str, Any]:
+    """Stage PubMed from the day after the last completed window up to `until` (YYYY-MM-DD).
+
+    Resumes a window a failed run left half-done. Settings for NCBI come from the environment:
+    MEDKB_NCBI_API_KEY, MEDKB_NCBI_EMAIL, MEDKB_NCBI_TOOL, MEDKB_EUTILS_URL.
+    """
+    import datetime as dt
+
+    from medkb.staging.pubmed import ingest_pubmed_window, next_window
+
+    with connect(settings) as conn:
+        window = next_window(conn, dt.date.fromisoformat(until),
+                             dt.date.fromisoformat(first_day) if first_day else None)
+    if window is None:
+        return {"found": 0, "up_to_date": True}
+    return ingest_pubmed_window(settings, *window, run_id, term=term)
+
+
+def extract_literature(
+    settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, precision: str = "auto"
+) -> dict[str, Any]:
+    """NER (the registry's champion, else the dictionary extractor), normalisation and INDUCES
+    relations for the validated documents; rows go to extracted_mentions/extracted_assertions
+    (replaced per document and model) and each batch's documents advance to `extracted`.
+    precision: fp32 | bf16 | int8 | auto (bf16 on CPUs with native bf16; see medkb/nlp/ner.py)."""
+    from tqdm import tqdm
+
+    from medkb.nlp.extract import SourceDoc
+    from medkb.nlp.serving import build_extractor
+    from medkb.nlp.store import write_extractions
+
+    counts = {"extracted": 0, "mentions": 0, "assertions": 0}
+    with connect(settings) as conn:
+        rows = staged.documents_in_state(conn, "validated", limit)
+        if not rows:
+            return counts
+        extractor = build_extractor(settings, conn, precision=precision)
+        log.info("extract: %d documents with %s", len(rows), extractor.version)
+        with tqdm(total=len(rows), desc="extract", unit="doc", mininterval=5) as bar:
+            for b in range(0, len(rows), batch_size):
+                chunk = rows[b : b + batch_size]
+                docs = [SourceDoc.from_staged(r) for r in chunk]
+                written = write_extractions(conn, extractor.extract(docs), run_id, extractor.version)
+                counts["extracted"] += staged.advance_state(conn, "validated", "extracted", staged.keys_of(chunk))
+                counts["mentions"] += written["mentions"]
+                counts["assertions"] += written["assertions"]
+                conn.commit()  # a retry resumes after the last finished batch
+                bar.update(len(chunk))
+    return {**counts, "model": extractor.version}
+
+
+def load_graph(settings: Settings, run_id: str, batch_size: int = 2000) -> dict[str, int]:
+    """Document nodes for the extracted rows, then their mentions and assertions (the loader checks
+    them once; the ones the graph cannot hold go to the quarantine once, here), then the evidence
+    of retracted citations goes; finally the rows are marked loaded."""
+    from medkb.kb.client import GraphClient
+    from medkb.kb.documents import merge_documents
+    from medkb.kb.retraction import retract_documents
+    from medkb.vocabulary import doc_id
+
+    with connect(settings) as conn:
+        rows = staged.documents_in_state(conn, "extracted")
+        with GraphClient(settings.neo4j) as graph:
+            counts = merge_documents(graph, rows, run_id, batch_size=batch_size)
+            knowledge = _load_knowledge(conn, graph, run_id, sorted({doc_id(r["source_key"]) for r in rows}), batch_size)
+            retracted_keys = staged.retracted_keys(conn)
+            retracted = (retract_documents(graph, [doc_id(k) for k in retracted_keys], run_id) if retracted_keys
+                         else {"retracted_documents": 0})
+        staged.advance_state(conn, "extracted", "loaded", staged.keys_of(rows))
+    return {"documents": len(rows), **{k: v for k, v in counts.items() if v},
+            **{f"kb_{k}": v for k, v in {**knowledge, **retracted}.items()}}
+
+
+def _load_knowledge(conn: Any, graph: Any, run_id: str, ids: list[str], batch_size: int) -> dict[str, int]:
+    """The mentions and assertions the extract stage stored for these documents, into the graph."""
+    from medkb.kb.checks import Unloadable, quarantine_entries
+    from medkb.kb.loader import load_extractions
+    from medkb.nlp.store import read_extractions
+    from medkb.staging import quarantine
+
+    if not ids:
+        return {"mentions": 0, "evidence": 0}
+    held = 0
+
+    def to_quarantine(rejected: list[Unloadable]) -> None:
+        nonlocal held
+        held = quarantine.put(conn, quarantine_entries(rejected), run_id)
+
+    mentions, assertions = read_extractions(conn, doc_ids=ids)
+    counts = load_extractions(graph, mentions, assertions, run_id, batch_size=batch_size, on_rejected=to_quarantine)
+    return {**counts, "quarantined": held}
+
+
+def finish(settings: Settings, run_id: str, counts: dict[str, Any], status: str = "succeeded") -> dict[str, Any]:
+    from medkb.kb.client import GraphClient
+    from medkb.kb.documents import record_run
+
+    with connect(settings) as conn:
+        finish_run(conn, run_id, status, counts)
+        by_state = staged.count_by_state(conn)
+    with GraphClient(settings.neo4j) as graph:
+        record_run(graph, run_id, {"kind": KIND, "status": status, **_flatten(counts)})
+        docs = graph.read("MATCH (d:Document) RETURN count(d) AS n")[0]["n"]
+    return {"run_id": run_id, "status": status, "staged_by_state": by_state, "graph_documents": docs}
+
+
+def _flatten(counts: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in counts.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}_"))
+        elif isinstance(v, (int, float, str, bool)):
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the night: `name` is its DAG task id, `key` where its counts go in the run's counts."""
+
+    name: str
+    key: str
+    run: Callable[[Settings, str, RefreshParams], dict[str, Any]]
+
+
+def _pubmed(settings: Settings, run_id: str, p: RefreshParams) -> dict[str, Any]:
+    if not p.pubmed:
+        return {"skipped": True}
+    if not p.until:
+        raise ValueError(f"run {run_id}: PubMed is on but no end day is given (`medkb refresh --until YYYY-MM-DD`)")
+    return ingest_pubmed(settings, run_id, until=p.until, term=p.pubmed_term)
+
+
+# In the order the CLI runs them; the DAG runs the same stages, ingest_records beside the literature.
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest_literature", "ingest",
+          lambda s, r, p: ingest_literature(s, r, p.literature_files(), p.limit, configured=p.has_literature_source)),
+    Stage("ingest_pubmed", "pubmed", _pubmed),
+    Stage("validate_literature", "validate", lambda s, r, p: validate_literature(s, r)),
+    Stage("extract_literature", "extract", lambda s, r, p: extract_literature(s, r)),
+    Stage("load_graph", "load", lambda s, r, p: load_graph(s, r)),
+    Stage("ingest_records", "records", lambda s, r, p: ingest_records(s, r, p.fhir_drop_dir)),
+)
+
+
+def run_stage(name: str, settings: Settings, run_id: str, params: RefreshParams) -> dict[str, Any]:
+    """Run one stage by its name (a DAG task calls this with its own task id)."""
+    for stage in STAGES:
+        if stage.name == name:
+            return stage.run(settings, run_id, params)
+    raise KeyError(f"no stage {name!r} in the KB refresh; the stages are {[s.name for s in STAGES]}")
+
+
+def counts_by_key(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Stage results by stage name -> the run's counts, keyed as `finish` records them."""
+    return {s.key: results[s.name] for s in STAGES if s.name in results}
+
+
+def run_night(settings: Settings, run_id: str, params: RefreshParams) -> dict[str, Any]:
+    """The whole night in this process: begin, every stage in order, finish (what `medkb refresh` does)."""
+    begin(settings, run_id, asdict(params))
+    results = {s.name: s.run(settings, run_id, params) for s in STAGES}
+    return finish(settings, run_id, counts_by_key(results))
