@@ -1,0 +1,269 @@
+"""Rank every OMIM disease for a case's HPO terms with likelihood ratios (LIRICAL-like).
+
+For an observed term q and disease d, with P and bg from the index (phenotype_index.py):
+
+    LR(q, d) = alpha + (1 - alpha) * max over a in {q} ∪ ancestors(q) of P[d, a] / bg[a]
+
+i.e. the disease explains q through its most specific annotation sharing an ancestor a with q,
+at the frequency it is annotated with, against how common a is among all diseases (a general
+ancestor explains little); `alpha` is the chance that a term is noise or not annotated. An
+excluded term q counts against the diseases annotated with it or something more specific:
+
+    LR_excluded(q, d) = (1 - (1 - delta) * P[d, q]) / (1 - (1 - delta) * bg[q])
+
+Scores are sums of log10 LRs (a uniform prior). Ties keep disease id order. With
+`drop_references`, every annotation whose references all lie in that set is left out (the
+own-PMID protocol) for the diseases that cite them; bg stays that of the whole annotation set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from medkb.rules.phenotype_index import PhenotypeIndex
+
+KINDS = ("observed", "excluded", "unmatched")
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    alpha: float = 0.1  # floor of an observed term's LR: noise / missing annotation
+    max_ratio: float = math.inf  # cap on P/bg of one term, so one rare (noise) match cannot dominate
+    sibling: float = 0.0  # weight of a match through a common ancestor that is not itself annotated
+    delta: float = 0.4  # chance that an annotated feature is reported absent anyway
+    use_excluded: bool = True
+    drop_redundant: bool = False  # drop observed terms that are ancestors of another observed term
+
+
+DEFAULT_PARAMS = RankingParams()
+
+
+@dataclass(frozen=True)
+class TermContribution:
+    hpo_id: str
+    label: str
+    matched_annotation_id: str | None  # the disease's annotated term that explains (or contradicts) it
+    contribution: float  # log10 likelihood ratio
+    kind: str  # observed | excluded | unmatched
+
+
+@dataclass(frozen=True)
+class RankedDisease:
+    disease_id: str
+    label: str
+    score: float  # sum of log10 likelihood ratios
+    rank: int
+    contributions: tuple[TermContribution, ...]
+
+
+@dataclass(frozen=True)
+class CaseTerms:
+    """A case's ids resolved against the index: indices, plus what could not be used and why."""
+
+    observed: tuple[int, ...]
+    excluded: tuple[int, ...]
+    unknown: tuple[str, ...]  # not in the ontology: reported, not scored
+    replaced: tuple[tuple[str, str], ...]  # (old id, current id)
+    unscored: tuple[str, ...]  # known but outside Phenotypic abnormality (onset, inheritance ...)
+
+
+def resolve_terms(index: PhenotypeIndex, observed: Sequence[str], excluded: Sequence[str] = (),
+                  params: RankingParams = DEFAULT_PARAMS) -> CaseTerms:
+    unknown: list[str] = []
+    replaced: list[tuple[str, str]] = []
+    unscored: list[str] = []
+
+    def pick(ids: Sequence[str]) -> list[int]:
+        out: list[int] = []
+        for hid in ids:
+            t, status = index.resolve(hid)
+            if t is None:
+                unknown.append(hid)
+                continue
+            if status == "replaced":
+                replaced.append((hid, index.term_ids[t]))
+            if not index.scored[t]:
+                unscored.append(hid)
+            elif t not in out:
+                out.append(t)
+        return out
+
+    obs = pick(observed)
+    exc = [t for t in pick(excluded) if t not in obs]
+    if params.drop_redundant:
+        implied = {a for t in obs for a in index.ancestors[t].tolist() if a != t}
+        obs = [t for t in obs if t not in implied]
+    return CaseTerms(tuple(obs), tuple(exc), tuple(dict.fromkeys(unknown)), tuple(replaced),
+                     tuple(dict.fromkeys(unscored)))
+
+
+def _strict_matrix(index: PhenotypeIndex, sibling: float) -> sp.csc_matrix:
+    """S[d, a] = max(f(d, a) / bg[a] where d is annotated with a itself, sibling * R[d, a]):
+    what a strict ancestor a of an observed term is worth."""
+    key = ("S", sibling)
+    if key not in index.memo:
+        rows = np.concatenate([np.full(len(t), d, dtype=np.int32) for d, t in enumerate(index.ann_terms)])
+        cols = np.concatenate(index.ann_terms)
+        vals = np.concatenate(index.ann_freq) / index.bg[cols]
+        direct = sp.csc_matrix((vals, (rows, cols)), shape=index.R.shape)
+        index.memo[key] = sp.csc_matrix(direct.maximum(index.R * sibling)) if sibling > 0 else direct
+    return index.memo[key]
+
+
+def _column(m: sp.csc_matrix, a: int) -> tuple[np.ndarray, np.ndarray]:
+    s, e = m.indptr[a], m.indptr[a + 1]
+    return m.indices[s:e], m.data[s:e]
+
+
+def _observed_log(index: PhenotypeIndex, q: int, params: RankingParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log10 LR of observed term q for every disease, as (dense part, rows, corrections).
+
+    The max over q's general strict ancestors (large columns) is cached per set of such
+    ancestors, so a case costs a dense add per term plus the few diseases annotated near q.
+    """
+    alpha = params.alpha
+    S = _strict_matrix(index, params.sibling)
+    anc = index.ancestors[q]
+    strict = anc[anc != q]
+    big = index.big[strict]
+    key = (alpha, params.sibling, params.max_ratio, tuple(strict[big].tolist()))
+    base = index.memo.get(key)
+    if base is None:
+        best = np.zeros(index.n_diseases)
+        for a in key[3]:
+            rows, vals = _column(S, a)
+            best[rows] = np.maximum(best[rows], vals)
+        base = (best, np.log10(alpha + (1 - alpha) * np.minimum(best, params.max_ratio)))
+        index.memo[key] = base
+    best, logs = base
+    parts = [_column(S, a) for a in strict[~big].tolist()] + [_column(index.R, q)]
+    rows = np.concatenate([p[0] for p in parts])
+    if not len(rows):
+        return logs, _EMPTY_I, _EMPTY_F
+    vals = np.concatenate([p[1] for p in parts])
+    o = np.argsort(rows, kind="stable")
+    rows, vals = rows[o], vals[o]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    u = rows[starts]
+    m = np.maximum(np.maximum.reduceat(vals, starts), best[u])
+    return logs, u, np.log10(alpha + (1 - alpha) * np.minimum(m, params.max_ratio)) - logs[u]
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int32)
+_EMPTY_F = np.zeros(0)
+
+
+def score_terms(index: PhenotypeIndex, terms: CaseTerms, params: RankingParams = DEFAULT_PARAMS,
+                drop_references: Collection[str] = ()) -> np.ndarray:
+    """log10 score of every disease; -inf for a disease left with no annotation."""
+    scores = np.zeros(index.n_diseases)
+    for q in terms.observed:
+        logs, rows, corr = _observed_log(index, q, params)
+        scores += logs
+        scores[rows] += corr
+    if params.use_excluded:
+        k = 1 - params.delta
+        for q in terms.excluded:
+            scores -= math.log10(1 - k * index.bg[q])
+            s, e = index.P.indptr[q], index.P.indptr[q + 1]
+            scores[index.P.indices[s:e]] += np.log10(1 - k * index.P.data[s:e])
+    if drop_references:
+        drop = set(drop_references)
+        affected = set().union(*(index.ref_diseases.get(r, set()) for r in drop))
+        for d in affected:
+            terms_d, freqs_d = kept_annotations(index, d, drop)
+            scores[d] = (_disease_score(index, d, terms, params, terms_d, freqs_d)[0]
+                         if len(terms_d) else -math.inf)
+    return scores
+
+
+def kept_annotations(index: PhenotypeIndex, d: int, drop: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Disease d's annotations minus those whose every reference is in `drop`."""
+    keep = [i for i, refs in enumerate(index.ann_refs[d]) if not refs or not set(refs) <= set(drop)]
+    return index.ann_terms[d][keep], index.ann_freq[d][keep]
+
+
+def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: RankingParams,
+                   ann_terms: np.ndarray, ann_freq: np.ndarray) -> tuple[float, list[TermContribution]]:
+    """One disease, term by term (the explanation); agrees with the vectorised score."""
+    prop = index.propagate(ann_terms, ann_freq)
+    direct = dict(zip(ann_terms.tolist(), ann_freq.tolist(), strict=True))
+    contribs: list[TermContribution] = []
+    total = 0.0
+    a_ = params.alpha
+    bg = index.bg
+    for q in terms.observed:
+        best, matched = 0.0, None
+        for a in index.ancestors[q].tolist():
+            if a not in prop:  # nothing annotated at or below a (and then bg[a] may be 0)
+                continue
+            if a == q:
+                cand = [(prop[q] / bg[q], "under")]
+            else:
+                cand = [(direct.get(a, 0.0) / bg[a], "direct"), (params.sibling * prop[a] / bg[a], "under")]
+            for r, how in cand:
+                if r > best:
+                    best = r
+                    matched = index.term_ids[a] if how == "direct" else (a, prop[a])
+        c = math.log10(a_ + (1 - a_) * min(best, params.max_ratio))
+        total += c
+        if isinstance(matched, tuple):
+            matched = _annotation_under(index, matched[0], ann_terms, ann_freq)
+        contribs.append(TermContribution(index.term_ids[q], index.term_labels[q], matched, c,
+                                         "observed" if best > 0 else "unmatched"))
+    if params.use_excluded:
+        k = 1 - params.delta
+        for q in terms.excluded:
+            p = prop.get(q, 0.0)
+            c = math.log10((1 - k * p) / (1 - k * index.bg[q]))
+            total += c
+            matched = _annotation_under(index, q, ann_terms, ann_freq) if p > 0 else None
+            contribs.append(TermContribution(index.term_ids[q], index.term_labels[q], matched, c, "excluded"))
+    for hid in terms.unknown:
+        contribs.append(TermContribution(hid, "unknown HPO id (not scored)", None, 0.0, "unmatched"))
+    return total, contribs
+
+
+def _annotation_under(index: PhenotypeIndex, a: int, ann_terms: np.ndarray, ann_freq: np.ndarray) -> str | None:
+    """The most frequent annotated term at or below `a` (what explains a match through a)."""
+    best, out = -1.0, None
+    for t, f in zip(ann_terms.tolist(), ann_freq.tolist(), strict=True):
+        if f > best and a in index.ancestors[t]:
+            best, out = f, index.term_ids[t]
+    return out
+
+
+def order(scores: np.ndarray) -> np.ndarray:
+    """Disease indices best first; ties by index (disease id order); -inf last."""
+    return np.lexsort((np.arange(len(scores)), -scores))
+
+
+def rank_of(scores: np.ndarray, d: int) -> int:
+    """The true disease's rank with ties counted against the ranker; a removed disease ranks last."""
+    if not np.isfinite(scores[d]):
+        return len(scores)
+    return int(np.count_nonzero(scores >= scores[d]))
+
+
+def rank_case(index: PhenotypeIndex, observed: Sequence[str], excluded: Sequence[str] = (), *, top: int = 10,
+              drop_references: Collection[str] = (),
+              params: RankingParams = DEFAULT_PARAMS) -> list[RankedDisease]:
+    """The `top` best diseases for a case, each with every term's contribution."""
+    terms = resolve_terms(index, observed, excluded, params)
+    scores = score_terms(index, terms, params, drop_references)
+    best = order(scores)[:top]
+    drop = set(drop_references)
+    out = []
+    for i, d in enumerate(best.tolist(), 1):
+        if not np.isfinite(scores[d]):
+            break
+        t_d, f_d = kept_annotations(index, d, drop) if drop else (index.ann_terms[d], index.ann_freq[d])
+        total, contribs = _disease_score(index, d, terms, params, t_d, f_d)
+        out.append(RankedDisease(index.disease_ids[d], index.disease_labels[d], round(float(scores[d]), 6), i,
+                                 tuple(contribs)))
+    return out
