@@ -19,7 +19,7 @@ _ORDER = ("staged", "updated", "unchanged", "retracted", "quarantined")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "ingest", help="stage one source by hand: medline, pubtator, bioc, fhir, pubmed",
+        "ingest", help="stage one source by hand: medline, pubtator, bioc, fhir, phenopacket, pubmed",
         description="Stage records from one source into Postgres (state `staged`) and print how many "
         "were staged, updated, retracted and quarantined. Exits non-zero only when the run as a whole failed.",
     )
@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     f.add_argument("--run-id")
     f.set_defaults(func=_fhir)
+
+    from medkb.commands import phenopacket
+
+    phenopacket.add_parser(s, _run)
 
     e = s.add_parser("pubmed", help="PubMed E-utilities: citations entered in a date window")
     e.add_argument("--from", dest="date_from", required=True, type=_date, help="first day, YYYY-MM-DD")
