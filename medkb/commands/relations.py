@@ -1,7 +1,7 @@
-"""`medkb train re` and `medkb eval relations`: the CID relation classifier.
+"""`medkb train re`, `medkb eval relations` and `medkb relations predict`: the CID relation classifier.
 
-They hang under the existing `train` and `eval` groups (registered after them in cli.py), so the
-relation commands live in one file beside the model they serve.
+The first two hang under the existing `train` and `eval` groups (this module is registered after
+them in cli.py), so the relation commands live in one file beside the model they serve.
 """
 
 from __future__ import annotations
@@ -48,6 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end run (no NER needed)")
     e.add_argument("--limit", type=int, help="first N documents only (smoke runs; not for reported figures)")
     e.set_defaults(func=_eval)
+    g = sub.add_parser("relations", help="CID relations: predict INDUCES pairs with their evidence (training: `train re`, "
+                       "scores: `eval relations`)")
+    g.set_defaults(group_parser=g)
+    p = g.add_subparsers(dest="relations_command", metavar="SUBCOMMAND").add_parser(
+        "predict", help="extract (NER, ids, relation model) from a PubTator or title/abstract file and print each "
+        "INDUCES pair with its score and evidence, one JSON object a line")
+    p.add_argument("--corpus", required=True, help="PubTator file (its annotations are ignored)")
+    p.add_argument("--model", help="relation model version or directory (default: the re champion)")
+    p.add_argument("--ner", help="NER version or directory (default: the ner champion); 'dictionary'")
+    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "auto"))
+    p.add_argument("--limit", type=int, help="first N documents only")
+    p.set_defaults(func=_predict)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -129,6 +141,24 @@ def _eval(args: argparse.Namespace) -> int:
     for part in ("intra", "cross"):
         s = gold[part]
         print(f"    gold entities, {part}-sentence pairs{'':<36} P {s['p']:6.2f}  R {s['r']:6.2f}  F1 {s['f1']:6.2f}  (gold {s['gold']})")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from medkb.nlp.extract import SourceDoc
+    from medkb.nlp.relation_stage import model_relations
+    from medkb.settings import data_dir_from_env
+    from medkb.training.relation_data import load_cid
+
+    docs = load_cid(args.corpus, args.limit or 0)
+    path, version = _resolve(args.model, "re")
+    extractor = _extractor(args.ner, args.precision)
+    extractor.relations = model_relations(path, str(data_dir_from_env()), precision=args.precision, version=version)
+    extractor.version = f"{extractor.tagger.version}+{version}"
+    for r in extractor.extract([SourceDoc(d.cand.doc_id, d.title, d.abstract, "corpus") for d in docs]):
+        for a in r.assertions:
+            print(json.dumps({"doc": a.doc_id, "chemical": a.subject_id, "disease": a.object_id, "score": a.score,
+                              "evidence": a.sentence, "start": a.start, "end": a.end, "model": a.model}))
     return 0
 
 

@@ -1,0 +1,129 @@
+"""CID training on a tiny encoder built from a config (no download) and a three-document corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medkb.nlp.relation_classifier import RelationClassifier
+from medkb.training.relation_data import load_cid
+from medkb.training.relation_train import RelationConfig, train_re, training_rows
+
+CORPUS = """\
+101|t|Cocaine induced seizures.
+101|a|Seizures followed cocaine use in two patients. Hypotension was not seen.
+101\t0\t7\tCocaine\tChemical\tD003042
+101\t16\t24\tseizures\tDisease\tD012640
+101\t26\t34\tSeizures\tDisease\tD012640
+101\t44\t51\tcocaine\tChemical\tD003042
+101\t73\t84\tHypotension\tDisease\tD007022
+101\tCID\tD003042\tD012640
+
+102|t|Lithium and the kidney.
+102|a|Lithium carbonate was given for mania. Months later renal failure and tremor developed.
+102\t0\t7\tLithium\tChemical\tD008094
+102\t24\t41\tLithium carbonate\tChemical\tD016651
+102\t56\t61\tmania\tDisease\tD001714
+102\t76\t89\trenal failure\tDisease\tD051437
+102\t94\t100\ttremor\tDisease\tD014202
+102\tCID\tD016651\tD051437
+102\tCID\tD016651\tD014202
+
+103|t|A note without diseases.
+103|a|Aspirin was studied.
+103\t25\t32\tAspirin\tChemical\tD001241
+
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cid") / "tiny.PubTator.txt"
+    p.write_text(CORPUS)
+    return p
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory, tokenizer):
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    enc = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=64, max_position_embeddings=512), add_pooling_layer=False)
+    out = tmp_path_factory.mktemp("tiny-base")
+    enc.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from medkb.training.config import default_base_model
+
+    return AutoTokenizer.from_pretrained(default_base_model())
+
+
+def cfg(corpus, base, **kw) -> RelationConfig:
+    raw = {"train": [str(corpus)], "dev": [str(corpus)], "base_model": str(base), "num_layers": 2, "max_tokens": 64,
+           "head": {"dim": 16, "heads": 2, "emb": 32, "block": 8, "dropout": 0.0}, "epochs": 3, "batch_size": 2,
+           "lr": 3e-3, "hypernym_filter": False, **kw}
+    return RelationConfig.from_dict(raw)
+
+
+def test_gold_candidates_and_labels(corpus):
+    docs = load_cid(corpus)
+    assert [d.pmid for d in docs] == ["101", "102", "103"]
+    assert docs[2].cand.candidates == ()  # no disease: no candidate, no error
+    labels = dict(zip([(c.chemical_id, c.disease_id) for c in docs[1].cand.candidates], docs[1].labels(), strict=True))
+    assert labels[("MESH:D016651", "MESH:D051437")] == 1.0 and labels[("MESH:D008094", "MESH:D051437")] == 0.0
+    assert not next(c for c in docs[1].cand.candidates if c.disease_id == "MESH:D051437").intra  # cross-sentence
+
+
+def test_training_writes_a_self_contained_model_that_loads(corpus, tiny_base, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDKB_DATA_DIR", str(tmp_path / "data"))  # the state cache goes under it
+    result = train_re(cfg(corpus, tiny_base), tmp_path / "m", threads=1)
+    out = result.output_dir
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "relation_head.pt", "medkb.json", "metrics.json",
+                 "learning_curve.png", "checkpoint-last/relation_head.pt"):
+        assert (out / name).exists(), name
+    meta = json.loads((out / "medkb.json").read_text())
+    assert meta["kind"] == "re" and meta["labels"] == ["none", "CID"] and 1 <= meta["best_epoch"] <= 3
+    metrics = json.loads((out / "metrics.json").read_text())
+    primary = metrics["primary"]
+    assert set(metrics["dev"][primary]) >= {"micro", "intra", "cross"}
+    assert list((tmp_path / "cache" / "re-states").glob("*.pt"))  # frozen states kept for the next run
+    clf = RelationClassifier(out)
+    assert clf.threshold == meta["threshold"]
+    assert len(clf.score([d.cand for d in load_cid(corpus)])) == 3
+
+
+def test_same_seed_same_model(corpus, tiny_base, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDKB_DATA_DIR", str(tmp_path / "data"))
+    a = train_re(cfg(corpus, tiny_base, epochs=1), tmp_path / "a", threads=1)
+    b = train_re(cfg(corpus, tiny_base, epochs=1), tmp_path / "b", threads=1)
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+def test_hypernym_negatives_are_masked_out_of_the_loss(corpus):
+    from medkb.nlp.relation_candidates import MeshTree
+
+    docs = load_cid(corpus)
+    tree = MeshTree({"MESH:D007674": ("C12.777.419",), "MESH:D051437": ("C12.777.419.780",)})
+    # pretend doc 102 also mentions the kidney-disease ancestor of renal failure: that negative is dropped
+    rows = training_rows(docs, tree)
+    assert all(all(k) for _, _, k in rows)  # no ancestor mentioned: nothing dropped
+    from dataclasses import replace
+
+    from medkb.nlp.relation_candidates import doc_candidates
+    from medkb.nlp.relations import LinkedSpan
+
+    d = docs[1]
+    spans = [*d.cand.mentions, LinkedSpan(16, 22, "Disease", ("MESH:D007674",))]
+    d2 = replace(d, cand=doc_candidates(d.cand.doc_id, d.cand.text, d.cand.sentences, spans, d.cand.title_end))
+    [(_, labels, keep)] = training_rows([d2], tree)
+    dropped = [c for c, k in zip(d2.cand.candidates, keep, strict=True) if not k]
+    assert [(c.chemical_id, c.disease_id) for c in dropped] == [("MESH:D016651", "MESH:D007674")]
