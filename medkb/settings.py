@@ -57,6 +57,9 @@ class Settings:
     data_dir: Path
     local_dir: Path
     pseudonym_key: str = ""
+    # "model": the registry's fine-tuned champion (the shipped release is imported when there is
+    # none); "dictionary": the dictionary extractor, only when an operator chooses it
+    extractor: str = "model"
 
     def __repr__(self) -> str:
         return f"Settings(pg=…@{self.pg_uri.rsplit('@', 1)[-1]}, neo4j={self.neo4j!r}, data_dir={str(self.data_dir)!r})"
@@ -84,6 +87,7 @@ class Settings:
             data_dir=data_dir_from_env(env),
             local_dir=local,
             pseudonym_key=env.get("MEDKB_PSEUDONYM_KEY", ""),
+            extractor=_extractor(env.get("MEDKB_EXTRACTOR", "model")),
         )
 
     @classmethod
@@ -91,6 +95,15 @@ class Settings:
         """Settings for an Airflow task: the stores come from its connections' URIs."""
         base = cls.from_env({**dict(os.environ if env is None else env), "MEDKB_PG_URI": pg_uri})
         return replace(base, pg_uri=_libpq_uri(pg_uri), neo4j=Neo4jTarget.from_uri(neo4j_uri))
+
+
+EXTRACTORS = ("model", "dictionary")
+
+
+def _extractor(value: str) -> str:
+    if value not in EXTRACTORS:
+        raise SettingsError(f"MEDKB_EXTRACTOR={value!r}: choose one of {', '.join(EXTRACTORS)}")
+    return value
 
 
 def _libpq_uri(uri: str) -> str:

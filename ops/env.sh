@@ -14,6 +14,8 @@ export MEDKB_PG_DB="${MEDKB_PG_DB:-medkb}"
 export MEDKB_PG_TEST_DB="${MEDKB_PG_TEST_DB:-medkb_test}"
 
 if [[ "$MEDKB_ENV" == test ]]; then
+  # tests choose the dictionary extractor unless a test asks for the model (tests/nlp/test_serving.py)
+  export MEDKB_EXTRACTOR="${MEDKB_EXTRACTOR:-dictionary}"
   export MEDKB_NEO4J_BOLT_PORT="${MEDKB_NEO4J_BOLT_PORT:-7688}"
   export MEDKB_NEO4J_HTTP_PORT="${MEDKB_NEO4J_HTTP_PORT:-7475}"
   export MEDKB_NEO4J_HEAP="${MEDKB_NEO4J_HEAP:-1g}"

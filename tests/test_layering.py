@@ -12,11 +12,8 @@ GROUND = {"vocabulary": set(), "errors": set(), "settings": set(), "db": {"setti
           "registry": {"db", "settings", "vocabulary", "errors"}}
 # Who may import medkb.training: the training pipeline, the CLI and training itself.
 TRAINING_USERS = ("medkb/pipelines/model_refine.py", "medkb/commands/", "medkb/training/")
-# Known exceptions, each with the issue that removes it.
-EXCEPTIONS = {
-    # the no-champion dictionary fallback reads the gold corpora's names (issue 11 makes it a setting)
-    ("medkb/nlp/fallback.py", "medkb.training"),
-}
+# Known exceptions, each with the issue that removes it (none left).
+EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,4 +1,4 @@
-"""`medkb model ...`: the model registry (list, show, register, rescore, promote, rollback)."""
+"""`medkb model ...`: the model registry (list, show, register, rescore, promote, rollback, release, import)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "update its registered metrics (so the gate compares like with like)")
     rs.add_argument("version", nargs="?", help="version (default: the champion)")
     rs.set_defaults(func=_rescore)
+    rl = s.add_parser("release", help="cut a shipped release: models/releases/VERSION (bf16 weights, manifest of sha256s)",
+                      description="Copy a registered model's serving files into models/releases/VERSION with the weights "
+                      "cast to bf16 and a MANIFEST.json of every file's sha256; the champion's release is marked serving, "
+                      "so a fresh machine imports it. Commit the directory (about 45 MB per MiniLM model).")
+    rl.add_argument("version")
+    rl.add_argument("--not-serving", action="store_true", help="ship it without making it what a fresh machine imports")
+    rl.set_defaults(func=_release)
+    im = s.add_parser("import", help="register a release directory (checksums verified; a second import changes nothing)",
+                      description="Verify every file of a release against its MANIFEST.json (a missing, truncated or "
+                      "altered file is refused by name), copy it into the registry directory and register it; it "
+                      "becomes champion when its kind has none.")
+    im.add_argument("path", help="release directory, e.g. models/releases/ner-20261201-1")
+    im.add_argument("--no-promote", action="store_true", help="register as a challenger even when there is no champion")
+    im.set_defaults(func=_import)
     rb = s.add_parser("rollback", help="retire the champion and restore the previous one")
     rb.add_argument("--kind", default="ner")
     rb.set_defaults(func=_rollback)
@@ -126,4 +140,26 @@ def _rollback(args: argparse.Namespace) -> int:
     with connect(Settings.from_env()) as conn:
         d = registry.rollback(conn, args.kind)
     print(d.reasons[0])
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from medkb.db.postgres import connect
+    from medkb.registry.release import cut_release
+
+    with connect(Settings.from_env()) as conn:
+        rel = cut_release(conn, args.version, serving=False if args.not_serving else None)
+    print(f"released {rel.version} ({rel.kind}{', serving' if rel.serving else ''}) at {rel.path}: "
+          f"{len(rel.files)} files, {rel.total_bytes / 2**20:.1f} MiB; commit the directory to ship it")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from medkb.db.postgres import connect
+    from medkb.registry.release import import_release
+
+    settings = Settings.from_env()
+    with connect(settings) as conn:
+        record, imported = import_release(conn, settings, args.path, promote=not args.no_promote)
+    print(f"{'imported' if imported else 'already registered, nothing changed:'} {record.version} ({record.kind}, {record.status}) at {record.path}")
     return 0

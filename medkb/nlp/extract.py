@@ -2,7 +2,7 @@
 
 Input is plain (doc id, title, abstract) records; output is the hand-off records of
 nlp/extracted.py. Works with any tagger that has `predict(texts, sentences)` and `version`: the
-registry's champion (TransformerTagger) or the DictionaryTagger fallback.
+registry's champion (TransformerTagger) or, when the operator chooses it, the DictionaryTagger.
 """
 
 from __future__ import annotations

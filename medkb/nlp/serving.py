@@ -1,9 +1,10 @@
-"""Build the extractor the pipelines run: the registry's champion, or the dictionary fallback.
+"""Build the extractor the pipelines run: the registry's champion, or the dictionary extractor
+when the operator chooses it (MEDKB_EXTRACTOR=dictionary).
 
-A champion's directory carries what it needs besides its weights and label map: lexicon.tsv
-(its gold names) and precise.tsv (names that are nearly always annotated). Nothing here reads
-the training corpora; a fresh machine (CI) without a champion runs the dictionary fallback
-(nlp/fallback.py). Vocabularies are built once per process.
+A model's directory carries what it needs besides its weights and label map: lexicon.tsv (its
+gold names) and precise.tsv (names that are nearly always annotated). Nothing here reads the
+training corpora: the dictionary extractor takes its gold names from the shipped NER release.
+Vocabularies are built once per process.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 from medkb.nlp.dictionary import DictionaryTagger
 from medkb.nlp.extract import Extractor
-from medkb.nlp.fallback import NO_CHAMPION, fallback_names
 from medkb.nlp.normalise import Normaliser
+from medkb.nlp.relation_stage import champion_relations, relation_choice
 from medkb.nlp.vocab import (
     LEXICON_FILE,
     PRECISE_FILE,
@@ -28,19 +29,24 @@ from medkb.nlp.vocab import (
     read_lexicon,
 )
 from medkb.registry import champion
+from medkb.registry.release import ensure_shipped_models, serving_release
 from medkb.settings import Settings, data_dir_from_env
 from medkb.sources.mesh import fetch_mesh_files, read_mesh
 from medkb.sources.ontologies import OntologyError
 
 log = logging.getLogger(__name__)
-__all__ = ["NO_CHAMPION", "build_extractor", "dictionary_tagger", "model_extractor", "normaliser"]
+__all__ = ["NoModelError", "build_extractor", "dictionary_tagger", "model_extractor", "normaliser"]
 
 
 @lru_cache(maxsize=4)
 def gold_lexicon(model_dir: str | None) -> tuple[Entry, ...]:
-    """The model's lexicon.tsv; without a model, the dictionary fallback's names (nlp/fallback.py)."""
+    """The model's lexicon.tsv; without a model, the shipped NER release's (models/releases/)."""
     if model_dir is None:
-        return fallback_names()
+        shipped = serving_release("ner")
+        if shipped is None:
+            log.warning("no shipped NER release under models/releases: the dictionary has the vocabularies' names only")
+            return ()
+        model_dir = str(shipped.path)
     if (Path(model_dir) / LEXICON_FILE).exists():
         return read_lexicon(Path(model_dir) / LEXICON_FILE)
     log.warning("no %s in %s: the normaliser has the vocabularies only; `medkb train ner` writes it", LEXICON_FILE, model_dir)
@@ -99,19 +105,46 @@ def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **
 
 
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
-    """The dictionary extractor's tagger: a model's gold names (or the fallback's) plus the packages."""
+    """The dictionary extractor's tagger: a model's gold names (default: the shipped release's) plus the packages."""
     return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
 
 
+class NoModelError(RuntimeError):
+    """The nightly extraction has no fine-tuned model and the operator did not choose the dictionary."""
+
+
+NO_MODEL = (
+    "no fine-tuned {kind} model: the registry has no champion and no shipped release of kind {kind!r} is under "
+    "models/releases/. Import one with `medkb model import models/releases/VERSION`, train one with "
+    "`medkb train ner --config models/ner.yaml --promote`, or set MEDKB_EXTRACTOR=dictionary to extract "
+    "with the dictionary extractor on purpose"
+)
+
+
 def build_extractor(settings: Settings, conn: Any, *, precision: str = "auto", kind: str = "ner") -> Extractor:
-    """The champion's extractor, or the dictionary extractor when the registry has no champion."""
+    """The champion's extractor; the dictionary extractor only when `settings.extractor` says so.
+
+    A registry without a champion first imports the shipped serving release (models/releases/),
+    which is what a fresh machine runs; failing that the run stops with NoModelError rather than
+    quietly extracting with the dictionary.
+    """
     from medkb.nlp.ner import TransformerTagger
 
-    champ = champion(conn, kind)
     hpo = phenotype_normaliser(str(settings.data_dir / "ontologies" / "hp.obo"))
-    if champ is None:  # the one no-champion branch (issue 11 turns it into a setting)
-        log.warning(NO_CHAMPION)
-        return Extractor(dictionary_tagger(), normaliser(None, str(settings.data_dir)), phenotypes=hpo)
+    if settings.extractor == "dictionary":
+        log.info("extractor: %s (MEDKB_EXTRACTOR=dictionary, chosen by the operator)", DictionaryTagger.version)
+        return Extractor(dictionary_tagger(), normaliser(None, str(settings.data_dir)), phenotypes=hpo,
+                         relations=champion_relations(settings, conn, relation_choice(), precision))
+    champ = champion(conn, kind)
+    if champ is None:
+        for version in ensure_shipped_models(settings, conn):
+            log.info("registry had no champion: imported the shipped release %s from models/releases", version)
+        champ = champion(conn, kind)
+    if champ is None:
+        raise NoModelError(NO_MODEL.format(kind=kind))
     tagger = TransformerTagger(champ.path, precision=precision)
     tagger.version = champ.version
-    return model_extractor(champ.path, tagger, str(settings.data_dir), phenotypes=hpo)
+    log.info("extractor: fine-tuned %s champion %s (%s)", kind, champ.version, tagger.precision)
+    # INDUCES from the `re` champion; MEDKB_RELATIONS=cue_words is the operator's choice of the cue-word scorer
+    relations = champion_relations(settings, conn, relation_choice(), precision)
+    return model_extractor(champ.path, tagger, str(settings.data_dir), phenotypes=hpo, relations=relations)

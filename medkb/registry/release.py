@@ -72,12 +72,13 @@ def _write_bf16(src: Path, dest: Path) -> None:
     save_file(cast, str(dest), metadata={"format": "pt"})
 
 
-def cut_release(conn: Any, version: str, *, root: Path = RELEASES_DIR, serving: bool | None = None) -> Release:
+def cut_release(conn: Any, version: str, *, root: Path | None = None, serving: bool | None = None) -> Release:
     """Copy a registered model's serving files into `root/<version>` and write its manifest.
 
     `serving` defaults to whether the version is the champion of its kind now; at most one release
     per kind is serving (an older serving release of the same kind is unmarked).
     """
+    root = root or RELEASES_DIR
     record = store.get(conn, version)
     src = Path(record.path)
     if not src.is_dir():
@@ -147,13 +148,19 @@ def verify(path: Path | str) -> Release:
     return Release(version, kind, path, files, bool(manifest.get("serving")))
 
 
-def releases(root: Path = RELEASES_DIR) -> list[Release]:
+def releases(root: Path | None = None) -> list[Release]:
     """Every release under `root` (manifests read, files not hashed)."""
+    root = root or RELEASES_DIR
     out = []
     for mpath in sorted(root.glob(f"*/{MANIFEST}")):
         m = json.loads(mpath.read_text())
         out.append(Release(m["version"], m["kind"], mpath.parent, m["files"], bool(m.get("serving"))))
     return out
+
+
+def serving_release(kind: str, root: Path | None = None) -> Release | None:
+    """The release of `kind` a fresh machine imports, if one is shipped."""
+    return next((r for r in releases(root) if r.kind == kind and r.serving), None)
 
 
 def import_release(conn: Any, settings: Settings, path: Path | str, *, promote: bool = True) -> tuple[store.ModelRecord, bool]:
@@ -181,7 +188,7 @@ def import_release(conn: Any, settings: Settings, path: Path | str, *, promote: 
     return record, True
 
 
-def ensure_shipped_models(settings: Settings, conn: Any, root: Path = RELEASES_DIR, kinds: Iterable[str] | None = None) -> list[str]:
+def ensure_shipped_models(settings: Settings, conn: Any, root: Path | None = None, kinds: Iterable[str] | None = None) -> list[str]:
     """Import the serving release of every kind whose registry has no champion; the versions imported."""
     imported = []
     for release in releases(root):

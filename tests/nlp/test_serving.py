@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
 from medkb.db.postgres import fetch_all
-from medkb.nlp.serving import NO_CHAMPION
+from medkb.nlp.serving import NoModelError
 from medkb.nlp.vocab import Entry
 from medkb.pipelines import kb_refresh
 from medkb.sources.citations import Citation
@@ -26,12 +27,13 @@ def stage(pg) -> None:
     pg.commit()
 
 
-def test_nightly_extract_without_champion_uses_dictionary_and_is_idempotent(pg, settings, caplog, monkeypatch, tmp_path):
+def test_nightly_extract_with_the_dictionary_chosen_is_idempotent(pg, settings, caplog, monkeypatch, tmp_path):
     monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path))
+    settings = replace(settings, extractor="dictionary")
     stage(pg)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         counts = kb_refresh.extract_literature(settings, "run-x", batch_size=2)
-    assert NO_CHAMPION in caplog.text
+    assert "MEDKB_EXTRACTOR=dictionary" in caplog.text
     assert counts["extracted"] == 3 and counts["model"] == "dictionary-v1" and counts["mentions"] > 3
     assert staged.count_by_state(pg).get("extracted") == 3
     mentions = fetch_all(pg, "SELECT doc_id, text, type, concept_id FROM extracted_mentions ORDER BY doc_id, start_off")
@@ -44,6 +46,39 @@ def test_nightly_extract_without_champion_uses_dictionary_and_is_idempotent(pg, 
     kb_refresh.extract_literature(settings, "run-x", batch_size=2)
     again = fetch_all(pg, "SELECT doc_id, text, type, concept_id FROM extracted_mentions ORDER BY doc_id, start_off")
     assert again == mentions
+
+
+def test_without_a_model_the_night_fails_and_says_what_to_do(pg, settings, monkeypatch, tmp_path):
+    from medkb.registry import release
+
+    monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path))
+    monkeypatch.setattr(release, "RELEASES_DIR", tmp_path / "no-releases")
+    stage(pg)
+    with pytest.raises(NoModelError, match="MEDKB_EXTRACTOR=dictionary") as err:
+        kb_refresh.extract_literature(replace(settings, extractor="model"), "run-x")
+    assert "medkb model import" in str(err.value)
+    assert staged.count_by_state(pg).get("validated") == 3  # nothing half-done
+
+
+def test_the_shipped_champion_is_imported_and_tags_a_known_sentence(pg, settings, monkeypatch, tmp_path, caplog):
+    """The champion branch on a fresh registry: the serving release is imported (one log line), and
+    the fine-tuned tagger finds the chemicals and diseases with their MeSH ids."""
+    from medkb.nlp.extract import SourceDoc
+    from medkb.nlp.serving import build_extractor
+    from medkb.registry import champion
+
+    monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path))
+    with caplog.at_level(logging.INFO):
+        extractor = build_extractor(replace(settings, extractor="model"), pg, precision="fp32")
+    champ = champion(pg, "ner")
+    assert champ is not None and champ.status == "champion" and extractor.version == champ.version
+    assert f"imported the shipped release {champ.version}" in caplog.text
+    text = "Cocaine caused seizures and hypertension in rats given naloxone."
+    [doc] = extractor.extract([SourceDoc("PMID:1", "Famotidine-associated delirium.", text, "test", 1)])
+    found = {(m.text, m.type, m.concept_id) for m in doc.mentions}
+    assert {("Famotidine", "Chemical", "MESH:D015738"), ("delirium", "Disease", "MESH:D003693"),
+            ("Cocaine", "Chemical", "MESH:D003042"), ("seizures", "Disease", "MESH:D012640"),
+            ("hypertension", "Disease", "MESH:D006973"), ("naloxone", "Chemical", "MESH:D009270")} <= found
 
 
 def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monkeypatch, caplog, tmp_path):
