@@ -7,9 +7,9 @@ import json
 
 from tqdm import tqdm
 
+from medkb.commands import reextract
 from medkb.kb.client import GraphClient
 from medkb.kb.dump import canonical_dump
-from medkb.kb.rollback import rollback_run
 from medkb.kb.schema import init_schema
 from medkb.kb.seed import PARTS, graph_counts, seed_all
 from medkb.settings import Settings
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rb.add_argument("--force", action="store_true",
                     help="roll back even though later runs built on this one (their additions to its items go too)")
     rb.set_defaults(func=_rollback)
+    reextract.register(s)
     dump = s.add_parser(
         "dump", help="canonical dump: counts per label/type and a hash of all sorted properties",
         description="Two graphs with the same dump hold the same facts. Run and Change bookkeeping is left out.",
@@ -92,9 +93,19 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    with GraphClient(Settings.from_env().neo4j) as graph:
-        counts = rollback_run(graph, args.run, force=args.force)
+    from medkb.pipelines import reextract as reextraction
+
+    settings = Settings.from_env()
+    if reextraction.is_reextraction(settings, args.run):  # its Postgres rows are undone too
+        counts = reextraction.rollback(settings, args.run, force=args.force)
+        print(f"rolled back {args.run}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        return 0
+    from medkb.pipelines.undo import rollback_night  # a night: the graph, then its Postgres rows
+
+    counts = rollback_night(settings, args.run, force=args.force)
     print(f"rolled back {args.run}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    if counts.get("documents_requeued"):
+        print(f"{counts['documents_requeued']} documents are back in state `extracted`: the next night loads them again")
     return 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
-from medkb.kb import provenance
+from medkb.kb import provenance, supersede
 from medkb.kb.checks import Unloadable, check_records
 from medkb.kb.client import GraphClient
 from medkb.kb.documents import MERGE_EVIDENCE_DOCUMENTS, record_run
@@ -66,10 +66,10 @@ UNWIND $rows AS row
 MATCH (d:Document {id: row.doc}) MATCH (c:Concept {id: row.concept})
 MERGE (d)-[m:MENTIONS {model: row.model}]->(c)
 ON CREATE SET m.count = row.count, m.run = $run
-WITH d, c, m, row WHERE m.count <> row.count
+WITH d, c, m, row WHERE m.count <> row.count OR """ + supersede.IS_SUPERSEDED["m"] + """
 """
     + provenance.rel_touched("rel_changed", "m", "MENTIONS", "d", "c")
-    + "SET m.count = row.count, m.changed_run = $run"
+    + "SET m.count = row.count, m.changed_run = $run, " + supersede.MAKE_CURRENT["m"]
 )
 
 # For documents this run created: no earlier relationship can be changed, so no change record and
@@ -104,9 +104,11 @@ MATCH (a:Assertion {id: row.assertion}) MATCH (d:Document {id: row.doc})
 MERGE (a)-[e:EVIDENCE {start: row.start, model: row.model}]->(d)
 ON CREATE SET e.sentence = row.sentence, e.end = row.end, e.score = row.score, e.run = $run, e.seen = $as_of
 WITH a, d, e, row WHERE e.sentence <> row.sentence OR e.end <> row.end OR e.score <> row.score
+                     OR """ + supersede.IS_SUPERSEDED["e"] + """
 """
     + provenance.rel_touched("rel_changed", "e", "EVIDENCE", "a", "d")
-    + "SET e.sentence = row.sentence, e.end = row.end, e.score = row.score, e.changed_run = $run"
+    + "SET e.sentence = row.sentence, e.end = row.end, e.score = row.score, e.changed_run = $run, "
+    + supersede.MAKE_CURRENT["e"]
 )
 
 _NEW_EVIDENCE: LiteralString = """
@@ -181,13 +183,15 @@ def _doc_batches(doc_ids: list[str], weight: Counter[str], batch_size: int) -> I
 
 @dataclass
 class DocBatch:
-    """A batch of documents with their MENTIONS and EVIDENCE rows; written in one transaction."""
+    """A batch of documents with their MENTIONS and EVIDENCE rows; written in one transaction.
+    `extractions`: each document's models in this load, whose evidence supersedes the others'."""
 
     docs: list[dict[str, Any]]
     mention_rows: list[dict[str, Any]]
     mention_groups: list[dict[str, Any]]
     ev_rows: list[dict[str, Any]]
     ev_groups: list[dict[str, Any]]
+    extractions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -197,7 +201,9 @@ class DocBatch:
 def write_batch(client: GraphClient, batch: DocBatch, run_id: str, as_of: str,
                 before: Sequence[tuple[LiteralString, dict[str, Any]]] = ()) -> None:
     """One managed write transaction (retried by the driver): `before` statements, the documents,
-    then their relationships. All of a batch lands, or none of it."""
+    the older models' evidence of these documents marked superseded (kb/supersede.py), then their
+    relationships. All of a batch lands, or none of it: no moment shows a document with neither
+    extraction, or with both counting."""
     common = {"run": run_id, "as_of": as_of}
 
     def run(tx: neo4j.ManagedTransaction, query: LiteralString, key: str, items: list[dict[str, Any]]) -> None:
@@ -208,6 +214,8 @@ def write_batch(client: GraphClient, batch: DocBatch, run_id: str, as_of: str,
         for query, params in before:
             tx.run(query, {**common, **params}).consume()
         fresh = set(tx.run(MERGE_EVIDENCE_DOCUMENTS, {"rows": batch.docs, **common}).single()["fresh"])
+        for query, params in supersede.statements([g for g in batch.extractions if g["doc"] not in fresh]):
+            tx.run(query, {**common, **params}).consume()
         old = [g for g in batch.mention_groups if g["doc"] not in fresh]
         run(tx, _STALE_MENTIONS, "groups", old)
         run(tx, _NEW_MENTIONS, "rows", [r for r in batch.mention_rows if r["doc"] in fresh])
@@ -240,6 +248,8 @@ def load_extractions(
     on_batch: Callable[[int], None] | None = None,
     workers: int = 2,
     on_rejected: Callable[[list[Unloadable]], Any] | None = None,
+    current: Mapping[str, Sequence[str]] | None = None,
+    summaries: bool = True,
 ) -> dict[str, int]:
     """Load one run's mentions and assertions; `as_of` (YYYY-MM-DD, default today) dates new evidence.
 
@@ -247,6 +257,12 @@ def load_extractions(
     Records the graph cannot hold (ids that are not CURIEs, scores outside 0..1) are split off here,
     the one check (kb/checks.py), counted as `rejected` and left out; the rest goes on.
     `on_rejected(records)` receives them (the refresh quarantines them); without it they are logged.
+
+    Per document, the models of its rows here (plus `current[doc]`, the models of its latest
+    extraction, which lists documents in which that extraction found nothing, too) are its current
+    extraction: evidence and mentions of other models on it become superseded (kb/supersede.py).
+    `summaries=False` leaves the recompute of summary edges to the caller (re-extraction does it
+    per batch of documents).
     """
     as_of = as_of or datetime.now(UTC).date().isoformat()
     counts = LoadCounts()
@@ -260,7 +276,7 @@ def load_extractions(
     linked = [m for m in mentions if m.concept_id]
     counts.unlinked_mentions = len(mentions) - len(linked)
     counts.mentions = len(linked)
-    doc_ids = sorted({m.doc_id for m in mentions} | {a.doc_id for a in assertions})
+    doc_ids = sorted({m.doc_id for m in mentions} | {a.doc_id for a in assertions} | set(current or ()))
     record_run(client, run_id, {"kind": "load", "status": "loading", "as_of": as_of,
                                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "models": sorted({m.model for m in mentions} | {a.model for a in assertions})})
@@ -288,6 +304,14 @@ def load_extractions(
     evidence_by_doc: dict[str, dict[str, ExtractedAssertion]] = defaultdict(dict)
     for a in assertions:
         evidence_by_doc[a.doc_id][evidence_key(a)] = a
+    # each document's models in this load: the input is the whole truth for each of them
+    doc_models: dict[str, set[str]] = defaultdict(set)
+    for d, models in (current or {}).items():
+        doc_models[d].update(models)
+    for d, models in mention_models.items():
+        doc_models[d].update(models)
+    for d, by_key in evidence_by_doc.items():
+        doc_models[d].update(a.model for a in by_key.values())
     weight = Counter({d: len(evidence_by_doc[d]) + len(mention_counts[d]) for d in doc_ids})
     popularity = Counter(a.key for a in assertions)
 
@@ -306,11 +330,12 @@ def load_extractions(
             mention_rows=[{"doc": d, "concept": c, "model": model, "count": n}
                           for d in batch for (c, model), n in sorted(mention_counts[d].items())],
             mention_groups=[{"doc": d, "model": model, "keep": sorted(c for (c, mm) in mention_counts[d] if mm == model)}
-                            for d in batch for model in sorted(mention_models[d])],
+                            for d in batch for model in sorted(doc_models[d])],
             ev_rows=ev_rows,
             ev_groups=[{"doc": d, "model": model, "keep": sorted(f"{a.key}|{a.start}" for a in evidence_by_doc[d].values()
                                                                  if a.model == model)}
-                       for d in batch for model in sorted({a.model for a in evidence_by_doc[d].values()})],
+                       for d in batch for model in sorted(doc_models[d])],
+            extractions=supersede.extraction_groups(doc_models, batch),
         )
 
     # While one batch commits (log flush), the next one runs: `workers` transactions in flight.
@@ -325,8 +350,9 @@ def load_extractions(
             _finish(pending.popleft(), counts, on_batch)
 
     # 3. derived facts, for every assertion in the input and every one whose evidence this run touched
-    affected = {r["id"] for r in assertion_rows} | changed_evidence_assertions(client, run_id)
-    counts.recomputed = recompute(client, affected, run_id, batch_size=batch_size)
+    if summaries:
+        affected = {r["id"] for r in assertion_rows} | changed_evidence_assertions(client, run_id)
+        counts.recomputed = recompute(client, affected, run_id, batch_size=batch_size)
     record_run(client, run_id, {"status": "loaded", "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 **{f"loaded_{k}": v for k, v in counts.as_dict().items()}})
     return counts.as_dict()

@@ -1,10 +1,12 @@
 """Derived facts, recomputed from the evidence rather than updated in place.
 
-An Assertion's `docs`, `score` (the strongest evidence), `first_seen`, `last_seen` and `runs`, and
-the one-hop summary edge `(subject)-[:INDUCES|TREATS|ASSOCIATED_WITH]->(object)` carrying the same
-numbers, are pure functions of its EVIDENCE relationships. Recomputing them (instead of adding to
-counters) is what makes loads idempotent and rollbacks exact. An assertion left with no evidence
-is deleted, with a change record so that rolling back the deleting run brings it back.
+An Assertion's `docs`, `score` (the strongest evidence), `first_seen`, `last_seen`, `runs` and
+`models`, and the one-hop summary edge `(subject)-[:INDUCES|TREATS|ASSOCIATED_WITH]->(object)`
+carrying the same numbers, are pure functions of its *current* EVIDENCE relationships (those no
+newer extraction superseded, kb/supersede.py). Recomputing them (instead of adding to counters) is
+what makes loads idempotent and rollbacks exact. An assertion left with only superseded evidence
+keeps its node (docs = 0, its history stays queryable) and loses its summary edge; one left with
+no evidence at all is deleted, with a change record so that rolling back the deleting run brings it back.
 """
 
 from __future__ import annotations
@@ -21,18 +23,20 @@ _RECOMPUTE_ASSERTIONS: LiteralString = (
 UNWIND $ids AS aid
 MATCH (a:Assertion {id: aid})
 OPTIONAL MATCH (a)-[e:EVIDENCE]->(d:Document)
-WITH a, e, d ORDER BY e.run
-WITH a, count(DISTINCT d) AS docs, max(e.score) AS score, min(e.seen) AS first_seen,
-     max(e.seen) AS last_seen, collect(DISTINCT e.run) AS runs
-CALL (a, docs) {
-  WITH a WHERE docs = 0
+WITH a, e, d, CASE WHEN e.superseded_by_run IS NULL THEN e END AS cur ORDER BY e.run, e.model
+WITH a, count(e) AS total, count(DISTINCT CASE WHEN cur IS NOT NULL THEN d END) AS docs, max(cur.score) AS score,
+     min(cur.seen) AS first_seen, max(cur.seen) AS last_seen, collect(DISTINCT cur.run) AS runs,
+     collect(DISTINCT cur.model) AS models
+CALL (a, total) {
+  WITH a WHERE total = 0
   """
     + provenance.node_deleted("a", "Assertion")
     + """
   DETACH DELETE a
 }
-WITH a, docs, score, first_seen, last_seen, runs WHERE docs > 0
-SET a.docs = docs, a.score = score, a.first_seen = first_seen, a.last_seen = last_seen, a.runs = runs
+WITH a, docs, score, first_seen, last_seen, runs, models WHERE total > 0
+SET a.docs = docs, a.score = score, a.first_seen = first_seen, a.last_seen = last_seen, a.runs = runs,
+    a.models = models
 """
 )
 
@@ -43,14 +47,15 @@ UNWIND $rows AS row
 MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
 OPTIONAL MATCH (a:Assertion {id: row.id})
 CALL (s, o, a, row) {
-  WITH s, o, a, row WHERE a IS NULL
+  WITH s, o, a, row WHERE a IS NULL OR a.docs = 0
   OPTIONAL MATCH (s)-[i]->(o) WHERE type(i) = row.p
   DELETE i
 }
 CALL (s, o, a, row) {
-  WITH s, o, a, row WHERE a IS NOT NULL
+  WITH s, o, a, row WHERE a.docs > 0
   MERGE (s)-[i:$(row.p)]->(o)
-  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs
+  SET i.docs = a.docs, i.score = a.score, i.first_seen = a.first_seen, i.last_seen = a.last_seen, i.runs = a.runs,
+      i.models = a.models
 }
 """
 

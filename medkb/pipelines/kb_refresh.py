@@ -116,22 +116,14 @@ def validate_literature(settings: Settings, run_id: str, max_failure_rate: float
 def ingest_records(
     settings: Settings, run_id: str, drop_dir: str | None = None, max_failure_rate: float | None = None
 ) -> dict[str, Any]:
-    """Stage the FHIR bundles in the drop folder (default <data_dir>/fhir/inbox), pseudonymised,
-    then validate them with the records suite. Files already ingested are skipped."""
-    from medkb.staging.clinical_records import ingest_fhir_paths
-    from medkb.validation.clinical_records import validate_staged_cases, validate_staged_records
+    """The FHIR stage of the records refresh (pipelines/records_refresh.py: the drop folder, default
+    <data_dir>/fhir/inbox, pseudonymised, then validated; files already ingested are skipped), run
+    beside the literature; its counts keyed as this pipeline has always keyed them."""
+    from medkb.pipelines.records_refresh import ingest_fhir
 
-    inbox = Path(drop_dir) if drop_dir else settings.data_dir / "fhir" / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, Any] = {"files": 0}
-    if any(inbox.rglob("*.json")):
-        counts = ingest_fhir_paths(settings, [inbox], run_id)
-    with connect(settings) as conn:
-        cases = validate_staged_cases(conn, run_id, max_failure_rate)
-    with connect(settings) as conn:
-        outcome = validate_staged_records(conn, run_id, max_failure_rate)
-    log.info("records: %s, validation %s, cases %s", counts, outcome.as_dict(), cases.as_dict())
-    return {**counts, "validation": outcome.as_dict(), "case_validation": cases.as_dict()}
+    out = ingest_fhir(settings, run_id, drop_dir, max_failure_rate)
+    out["validation"] = out.pop("record_validation")
+    return out
 
 
 def ingest_pubmed(settings: Settings, run_id: str, until: str, first_day: str | None = None,
@@ -213,6 +205,7 @@ def _load_knowledge(conn: Any, graph: Any, run_id: str, ids: list[str], batch_si
     from medkb.kb.checks import Unloadable, quarantine_entries
     from medkb.kb.loader import load_extractions
     from medkb.nlp.store import read_extractions
+    from medkb.nlp.supersede import current_models
     from medkb.staging import quarantine
 
     if not ids:
@@ -223,8 +216,11 @@ def _load_knowledge(conn: Any, graph: Any, run_id: str, ids: list[str], batch_si
         nonlocal held
         held = quarantine.put(conn, quarantine_entries(rejected), run_id)
 
-    mentions, assertions = read_extractions(conn, doc_ids=ids)
-    counts = load_extractions(graph, mentions, assertions, run_id, batch_size=batch_size, on_rejected=to_quarantine)
+    mentions, assertions = read_extractions(conn, doc_ids=ids)  # current rows only: never a superseded one
+    # each document's current extraction, also where it found nothing: older evidence is superseded
+    current = {d: [model] for d, model in current_models(conn, ids).items()}
+    counts = load_extractions(graph, mentions, assertions, run_id, batch_size=batch_size, on_rejected=to_quarantine,
+                              current=current)
     return {**counts, "quarantined": held}
 
 

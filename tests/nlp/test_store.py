@@ -22,7 +22,7 @@ def test_rewriting_a_document_replaces_its_rows(pg):
     rows = fetch_all(pg, "SELECT doc_id, count(*) AS n FROM extracted_mentions GROUP BY doc_id ORDER BY doc_id")
     assert [(r["doc_id"], r["n"]) for r in rows] == [("PMID:1", 1), ("PMID:2", 2)]
     again = write_extractions(pg, [result("PMID:1", 1)], "run-2", "m1")
-    assert again == {"mentions": 1, "assertions": 1}
+    assert again == {"mentions": 1, "assertions": 1, "superseded_rows": 0, "superseded_documents": 0}
     assert fetch_all(pg, "SELECT count(*) AS n FROM extracted_assertions")[0]["n"] == 2
 
 
