@@ -68,9 +68,11 @@ def _converter(src: str, dst: str) -> tuple[float, float] | str:
     except Exception as exc:  # ucumvert raises its own parse errors and pint's
         bad = src if not _parses(src) else dst
         return f"unit {bad!r} is not valid UCUM ({type(exc).__name__})"
-    try:
-        zero = (0 * q_src).to(q_dst).magnitude
-        one = (1 * q_src).to(q_dst).magnitude
+    try:  # Quantity(v, units), not v * quantity: offset units (Cel) refuse multiplication
+        scale = float(getattr(q_src, "magnitude", 1.0)) / float(getattr(q_dst, "magnitude", 1.0))
+        units_src, units_dst = getattr(q_src, "units", q_src), getattr(q_dst, "units", q_dst)
+        zero = ureg.Quantity(0.0, units_src).to(units_dst).magnitude
+        one = ureg.Quantity(scale, units_src).to(units_dst).magnitude
     except Exception as exc:
         return f"unit {src!r} cannot be converted to {dst!r} ({type(exc).__name__}: different dimensions)"
     return (float(one - zero), float(zero))
