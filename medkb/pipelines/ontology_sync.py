@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medkb.kb.client import GraphClient
+from medkb.kb.schema import init_schema
 from medkb.kb.seed import PARTS, seed_all
 from medkb.pipelines import run_status
 from medkb.settings import Settings
@@ -81,6 +82,7 @@ def sync(settings: Settings, run_id: str, parts: Iterable[str] = PARTS, limit: i
     """Re-seed the chosen parts (all by default; `limit`/`icd_prefix` take a subset, which never
     prunes) and return the seed's counts and the difference it made."""
     with GraphClient(settings.neo4j) as client:
+        init_schema(client)  # idempotent; without the id constraints every MERGE scans its label
         before = snapshot(client)
         counts = seed_all(client, settings.data_dir, tuple(parts), limit=limit, icd_prefix=icd_prefix,
                           progress=log.info)

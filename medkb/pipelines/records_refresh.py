@@ -53,18 +53,24 @@ def ingest_fhir(settings: Settings, run_id: str, drop_dir: str | None = None,
 
 
 def ingest_phenopackets(settings: Settings, run_id: str, drop_dir: str | None = None) -> dict[str, Any]:
-    """Stage the GA4GH phenopackets in the drop folder (default <data_dir>/phenopackets/inbox):
-    JSON files or gzipped JSON lines, as `medkb ingest phenopacket` does."""
+    """Stage the GA4GH phenopackets in the drop folder (default <data_dir>/phenopackets/inbox: JSON,
+    JSON lines, gzipped JSON lines), then validate them, as `medkb ingest phenopacket` does."""
+    from medkb.sources.hpo_ids import read_hpo_id_map
+    from medkb.sources.ontologies import fetch_hpo_files
+    from medkb.sources.phenopacket import phenopacket_files
+    from medkb.staging.phenopackets import ingest_phenopacket_paths
+    from medkb.validation.phenopackets import validate_staged_phenopackets
+
     inbox = phenopacket_inbox(settings, drop_dir)
     inbox.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in inbox.rglob("*") if p.is_file() and p.name.endswith((".json", ".jsonl.gz", ".json.gz")))
-    if not files:
+    if not phenopacket_files([inbox]):
         return {"files": 0}
-    from medkb.staging.phenopackets import ingest_phenopacket_paths  # helper 2's staging (issue 16)
-
-    counts = ingest_phenopacket_paths(settings, files, run_id)
-    log.info("phenopackets: %s", counts)
-    return {"files": len(files), **counts}
+    ids = read_hpo_id_map(fetch_hpo_files(settings.data_dir)["hp.obo"])
+    counts = ingest_phenopacket_paths(settings, [inbox], run_id, ids)
+    with connect(settings) as conn:
+        outcome = validate_staged_phenopackets(conn, run_id)
+    log.info("phenopackets: %s, validation %s", counts, outcome.as_dict())
+    return {**counts, "validation": outcome.as_dict()}
 
 
 def finish(settings: Settings, run_id: str, counts: dict[str, Any]) -> dict[str, Any]:
