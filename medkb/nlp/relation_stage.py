@@ -70,6 +70,16 @@ def model_relations(model_dir: str, data_dir: str | None, *, precision: str = "a
     return ModelRelations(clf, mesh_tree(data_dir) if data_dir else None)
 
 
+def relation_choice(env: dict[str, str] | None = None) -> str:
+    """The operator's relation extractor: MEDKB_RELATIONS = model (default, the `re` champion) or cue_words."""
+    import os
+
+    choice = (os.environ if env is None else env).get("MEDKB_RELATIONS", "model").strip() or "model"
+    if choice not in CHOICES:
+        raise ValueError(f"MEDKB_RELATIONS={choice!r}: choose one of {CHOICES}")
+    return choice
+
+
 def champion_relations(settings: Any, conn: Any, choice: str = "model", precision: str = "auto") -> RelationStep | None:
     """The relation step the nightly extraction runs: the `re` champion, or the cue-word scorer when the
     operator chose it; None (the cue-word scorer) with a log line when there is no champion yet."""

@@ -113,3 +113,32 @@ def test_a_directory_that_is_not_a_relation_model_is_refused(tmp_path, tiny_re_d
     (bad / "relation_head.pt").write_bytes((tiny_re_dir / "relation_head.pt").read_bytes())
     with pytest.raises(RelationModelError, match="not 're'"):
         RelationClassifier(bad)
+
+
+def test_the_extractor_takes_its_induces_assertions_from_the_relation_step(tiny_re_dir):
+    from medkb.nlp.dictionary import DictionaryTagger
+    from medkb.nlp.extract import Extractor, SourceDoc
+    from medkb.nlp.normalise import Normaliser
+    from medkb.nlp.relation_stage import ModelRelations
+    from medkb.nlp.vocab import Entry
+
+    entries = [Entry("cocaine", "MESH:D003042", "Chemical", "gold"), Entry("seizures", "MESH:D012640", "Disease", "gold")]
+    relations = ModelRelations(RelationClassifier(tiny_re_dir))
+    relations.classifier.threshold = 0.0
+    ex = Extractor(DictionaryTagger(entries), Normaliser(entries), relations=relations)
+    assert ex.version == f"{DictionaryTagger.version}+re-tiny-1"
+    [res] = ex.extract([SourceDoc("PMID:1", "Cocaine induced seizures.", "Nothing else happened.")])
+    [a] = res.assertions
+    assert (a.subject_id, a.predicate, a.object_id, a.model) == ("MESH:D003042", "INDUCES", "MESH:D012640", ex.version)
+    assert a.sentence == "Cocaine induced seizures." and (a.start, a.end) == (0, 25)
+    [none] = ex.extract([SourceDoc("PMID:2", "Cocaine alone.", "No disease here.")])
+    assert none.assertions == ()
+
+
+def test_relation_choice_is_a_setting():
+    from medkb.nlp.relation_stage import relation_choice
+
+    assert relation_choice({}) == "model"
+    assert relation_choice({"MEDKB_RELATIONS": "cue_words"}) == "cue_words"
+    with pytest.raises(ValueError, match="MEDKB_RELATIONS"):
+        relation_choice({"MEDKB_RELATIONS": "magic"})
