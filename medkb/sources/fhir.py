@@ -61,8 +61,12 @@ def load_bundle(path: Path) -> dict[str, Any]:
 def read_fhir_bundle(path: Path | str, pseudonymiser: Pseudonymiser) -> Iterator[Record]:
     """Yield the cases and clinical records of one bundle file, pseudonymised."""
     path = Path(path)
-    bundle = load_bundle(path)
-    yield from parse_bundle(bundle, path.name, pseudonymiser)
+    label = pseudonymiser.file_label(path.name)  # Synthea names files after the patient
+    try:
+        bundle = load_bundle(path)
+    except SourceFileError as exc:
+        raise SourceFileError(str(exc).replace(path.name, label)) from None
+    yield from parse_bundle(bundle, label, pseudonymiser)
 
 
 def parse_bundle(bundle: Mapping[str, Any], origin: str, p: Pseudonymiser) -> Iterator[Record]:

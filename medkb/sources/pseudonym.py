@@ -3,8 +3,10 @@
 Ids become keyed hashes (HMAC-SHA256 with MEDKB_PSEUDONYM_KEY): stable across runs, so a patient's
 records join up, but not reversible or guessable without the key. Direct identifiers (names,
 addresses, telecom, identifiers, photos, contacts, narrative text, reference display strings,
-attachment data) are dropped from payloads; a birth date becomes a birth year; the patient's
-names are masked inside note text.
+attachment data) are dropped from payloads, also from those of rejected resources kept in the
+quarantine; a birth date becomes a birth year; the value of an Observation that records an address
+is dropped; the patient's names are masked inside note text; file names (Synthea's carry the
+patient's name) are stored and logged as keyed labels (`file_label`).
 """
 
 from __future__ import annotations
@@ -46,17 +48,33 @@ class Pseudonymiser:
         """Keyed hash of an id; `kind` separates namespaces so a patient and a resource never collide."""
         return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
+    def file_label(self, name: str) -> str:
+        """What is stored and logged instead of a file name (Synthea names files after the patient):
+        `file-` and a keyed hash. The operator finds the file again by labelling the names in the
+        drop folder with the same key (`find_file`)."""
+        return f"file-{self.token(name, 'file')[:20]}"
+
     def scrub(self, resource: Mapping[str, Any], refs: Mapping[str, str]) -> dict[str, Any]:
         """A copy without direct identifiers, with references rewritten through `refs`
         (original reference -> pseudonymous one); references not in `refs` are hashed."""
         return _scrub(resource, refs, self)
 
 
+def _identifying_observation(node: Mapping[str, Any]) -> bool:
+    codings = ((node.get("code") or {}).get("coding") or []) if isinstance(node.get("code"), Mapping) else []
+    return node.get("resourceType") == "Observation" and any(
+        isinstance(c, Mapping) and c.get("code") in IDENTIFYING_LOINC for c in codings)
+
+
 def _scrub(node: Any, refs: Mapping[str, str], p: Pseudonymiser) -> Any:
     if isinstance(node, Mapping):
         out: dict[str, Any] = {}
+        identifying = _identifying_observation(node)
         for k, v in node.items():
-            if k in DROP_KEYS:
+            if k in DROP_KEYS or (identifying and k.startswith("value")):
+                continue
+            if k == "birthDate":  # a birth date is an identifier; its year is what the cases keep
+                out["birthYear"] = birth_year(v)
                 continue
             if k == "reference" and isinstance(v, str):
                 out[k] = refs.get(v) or f"ref:{p.token(v, 'reference')}"
@@ -90,11 +108,27 @@ def mask_names(text: str, names: Iterable[str]) -> str:
 
 
 def patient_names(patient: Mapping[str, Any]) -> list[str]:
-    """Every name part of a Patient resource, also without the digits Synthea appends."""
+    """What a note may quote about its patient, to mask: every name part (also without the digits
+    Synthea appends), the birth date (Synthea's notes open with it), address lines, phone numbers
+    and e-mail addresses, identifier values."""
     parts: list[str] = []
+    if isinstance(patient.get("birthDate"), str):
+        parts.append(patient["birthDate"])
+    for a in patient.get("address") or []:
+        parts.extend(line for line in a.get("line") or [] if isinstance(line, str))
+    for item in [*(patient.get("telecom") or []), *(patient.get("identifier") or [])]:
+        if isinstance(item, Mapping) and isinstance(item.get("value"), str):
+            parts.append(item["value"])
     for n in patient.get("name") or []:
         for part in [n.get("family"), *(n.get("given") or []), *(n.get("prefix") or [])]:
             if part:
                 parts.append(part)
                 parts.append(re.sub(r"\d+$", "", part))
     return [p.rstrip(".") for p in parts if p]
+
+
+def find_file(p: Pseudonymiser, label: str, folder: str) -> list[str]:
+    """The files under `folder` whose label is `label` (a quarantine entry or log line names one)."""
+    from pathlib import Path
+
+    return sorted(str(f) for f in Path(folder).rglob("*") if f.is_file() and p.file_label(f.name) == label)

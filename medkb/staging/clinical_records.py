@@ -78,25 +78,26 @@ def ingest_fhir_paths(
     skipped = failed = cases = 0
     for path in files:
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        name = pseudo.file_label(path.name)  # stored and logged instead of the name (it names the patient)
         try:
             with connect(settings) as conn:
                 if digest and execute(conn, "SELECT 1 FROM ingested_files WHERE source = %s AND name = %s "
-                                      "AND sha256 = %s", (SOURCE, path.name, digest)):
+                                      "AND sha256 = %s", (SOURCE, name, digest)):
                     skipped += 1
                     continue
                 counts, n_cases = stage_bundle(conn, read_fhir_bundle(path, pseudo), run_id)
                 execute(conn, "INSERT INTO ingested_files (source, name, sha256, run_id, counts) "
                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        (SOURCE, path.name, digest, run_id, json.dumps(counts.as_dict())))
-                set_watermark(conn, SOURCE, path.name, run_id)
+                        (SOURCE, name, digest, run_id, json.dumps(counts.as_dict())))
+                set_watermark(conn, SOURCE, name, run_id)
         except SourceFileError as exc:
             log.error("fhir: %s", exc)
             failed += 1
             with connect(settings) as conn:
                 quarantine.put(conn, [quarantine.QuarantineEntry(
-                    source=SOURCE, key=path.name, version=1, stage="ingest",
+                    source=SOURCE, key=name, version=1, stage="ingest",
                     reasons=[{"expectation": "readable_file", "message": str(exc)}],
-                    payload={"file": path.name, "size": path.stat().st_size if path.exists() else None,
+                    payload={"file": name, "size": path.stat().st_size if path.exists() else None,
                              "sha256": digest},  # no content: it may hold identifiable data
                 )], run_id)
             counts, n_cases = StageCounts(quarantined=1), 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from medkb.db.postgres import fetch_all
+from medkb.sources.pseudonym import Pseudonymiser
 from medkb.staging.clinical_records import ingest_fhir_paths
 from medkb.staging.ingest import IngestFailed
 from medkb.staging.runs import get_watermark
@@ -34,7 +35,7 @@ def test_bundles_become_cases_and_records(pg, settings, tmp_path: Path) -> None:
     assert len(cases) == 3 and all(len(c["case_key"]) == 32 and c["birth_year"] for c in cases)
     n = fetch_all(pg, "SELECT count(*) AS n, count(DISTINCT case_key) AS c FROM staged_clinical_records")[0]
     assert n["n"] == counts["staged"] > 100 and n["c"] == 3
-    assert get_watermark(pg, "fhir") == "patient3.json"
+    assert get_watermark(pg, "fhir") == Pseudonymiser(settings.pseudonym_key).file_label("patient3.json")
     # a second scan of the drop folder skips every file and changes nothing
     again = ingest_fhir_paths(settings, [inbox], "run-2")
     assert again["files_skipped"] == 3 and again["staged"] == 0
@@ -58,7 +59,7 @@ def test_bad_resource_and_bad_file_are_quarantined_rest_lands(pg, settings, tmp_
     by_kind = {r["payload"].get("resourceType", "file"): r for r in q}
     assert "dangling reference" in by_kind["Condition"]["reasons"][0]["message"]
     assert "not-in-this-bundle" not in json.dumps(q)  # references are hashed, even in the quarantine
-    assert by_kind["file"]["source_key"] == "patient4.json"
+    assert by_kind["file"]["source_key"] == Pseudonymiser(settings.pseudonym_key).file_label("patient4.json")
     assert "not valid JSON" in by_kind["file"]["reasons"][0]["message"]
 
 
