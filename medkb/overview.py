@@ -224,6 +224,25 @@ def _first_int(counts: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
 
 
 def _diagnosis(conn: Any) -> DiagnosisRun | None:
+    """The last finished re-run of the rules (medkb.rules.incremental): from its own results tables
+    (diagnosis_runs, migration 0050) when they exist, results changed being that run's rows in
+    diagnosis_diffs; else from pipeline_runs. None until a run has finished."""
+    if _table_exists(conn, "diagnosis_runs"):
+        rows = fetch_all(
+            conn,
+            """SELECT r.run_id, r.finished_at, r.counts,
+                      (SELECT count(*) FROM diagnosis_diffs d WHERE d.run_id = r.run_id) AS diffs
+               FROM diagnosis_runs r WHERE r.finished_at IS NOT NULL
+               ORDER BY r.finished_at DESC, r.started_at DESC LIMIT 1""",
+        )
+        if rows:
+            counts = rows[0]["counts"] or {}
+            return DiagnosisRun(rows[0]["run_id"], rows[0]["finished_at"], _first_int(counts, _EVALUATED) or 0,
+                                int(rows[0]["diffs"]))
+    return _diagnosis_pipeline_run(conn)
+
+
+def _diagnosis_pipeline_run(conn: Any) -> DiagnosisRun | None:
     """The last succeeded diagnosis run from pipeline_runs (kind `diagnose`) with the counts its
     re-run recorded: cases re-evaluated, and results changed (given, or new + changed + withdrawn
     of the recorded diff). None until a run exists."""
@@ -237,7 +256,7 @@ def _diagnosis(conn: Any) -> DiagnosisRun | None:
         return None
     counts = rows[0]["counts"] or {}
     changed = _first_int(counts, _CHANGED)
-    diff = counts.get("diff")
+    diff = counts.get("diffs", counts.get("diff"))
     if changed is None and isinstance(diff, Mapping):
         changed = sum(int(v) for k, v in diff.items() if k in ("new", "changed", "withdrawn") and isinstance(v, int))
     return DiagnosisRun(rows[0]["run_id"], rows[0]["finished_at"], _first_int(counts, _EVALUATED) or 0, changed or 0)
@@ -289,7 +308,7 @@ def read_overview(settings: Settings, *, today: dt.date | None = None, nights: i
     if not decisions and "postgres" not in notes:
         notes["decisions"] = "no promotion decision recorded yet"
     if diagnosis is None and "postgres" not in notes:
-        notes["diagnosis"] = "no diagnosis run recorded yet (pipeline_runs has no succeeded run of kind `diagnose`)"
+        notes["diagnosis"] = "no diagnosis run recorded yet (`medkb diagnose --changed` or the medkb_diagnose DAG makes one)"
     if not reasons and "postgres" not in notes:
         notes["quarantine"] = "nothing in the quarantine"
     graph = None

@@ -143,11 +143,28 @@ def test_primary_scores_of_both_metric_layouts() -> None:
     assert primary_scores({"f1": 0.7, "auc": 0.9, "note": "x", "early": True}) == (None, {"f1": 0.7, "auc": 0.9})
 
 
+def test_the_last_diagnosis_run_from_the_rules_own_tables(pg: Any, settings: Any) -> None:
+    for run, finished, evaluated in (("diagnose-a", at(2), 30), ("diagnose-b", at(1), 4), ("diagnose-c", None, 9)):
+        execute(pg, "INSERT INTO diagnosis_runs (run_id, ruleset_version, started_at, finished_at, counts) "
+                    "VALUES (%s, 'v1', %s, %s, %s)", (run, at(3), finished,
+                                                      json.dumps({"evaluated": evaluated, "diffs": {"new": 9}})))
+    for run, change in (("diagnose-a", "new"), ("diagnose-b", "new"), ("diagnose-b", "withdrawn"), ("diagnose-c", "new")):
+        execute(pg, "INSERT INTO diagnosis_diffs (run_id, source, case_key, suggestion_key, change, reason) "
+                    "VALUES (%s, 'fhir', 'k', 'rule:anaemia', %s, 'record_changed')", (run, change))
+    pg.commit()
+    d = read_overview(settings, today=TODAY, with_graph=False).diagnosis
+    # the last finished run (c is still running); results changed are its rows in diagnosis_diffs
+    assert d is not None and (d.run_id, d.cases_evaluated, d.results_changed) == ("diagnose-b", 4, 2)
+
+
 @pytest.mark.parametrize("counts, expected", [
     ({"evaluated": 12, "changed": 3, "skipped": 40}, (12, 3)),
-    ({"re_evaluated": 5, "diff": {"new": 1, "changed": 2, "withdrawn": 1}}, (5, 4)),
+    ({"re_evaluated": 5, "diffs": {"new": 1, "changed": 2, "withdrawn": 1}}, (5, 4)),
 ])
-def test_the_last_succeeded_diagnosis_run(pg: Any, settings: Any, counts: dict, expected: tuple) -> None:
+def test_without_the_rules_tables_the_pipeline_run_counts(pg: Any, settings: Any, counts: dict, expected: tuple,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    real = overview._table_exists
+    monkeypatch.setattr(overview, "_table_exists", lambda conn, name: name != "diagnosis_runs" and real(conn, name))
     for run, status, finished, c in (("diagnose-1", "succeeded", at(3), {"evaluated": 99, "changed": 99}),
                                      ("diagnose-2", "succeeded", at(1), counts),
                                      ("diagnose-3", "failed", at(0), {"evaluated": 1})):
