@@ -76,7 +76,11 @@ class RefreshParams:
 
 
 def begin(settings: Settings, run_id: str, params: dict[str, Any]) -> str:
+    """Record the night as running; NightLocked (naming the holder) while another night runs."""
+    from medkb.pipelines.night_lock import acquire
+
     with connect(settings) as conn:
+        acquire(conn, KIND, run_id)
         start_run(conn, run_id, KIND, params)
     return run_id
 
