@@ -56,24 +56,27 @@ def _cohort(args: argparse.Namespace) -> Path:
     return cohort
 
 
-def _code_version() -> str:
+def _reader_version() -> str:
+    """The cache holds what the FHIR reader produced; it is rebuilt when the reader changes."""
     h = hashlib.sha256()
-    for p in ("medkb/rules/case.py", "medkb/rules/store.py", "medkb/rules/units.py", "medkb/rules/library/units.yaml",
-              "medkb/sources/fhir.py"):
+    for p in ("medkb/sources/fhir.py", "medkb/sources/pseudonym.py", "medkb/sources/clinical_records.py",
+              "medkb/rules/store.py"):
         h.update((ROOT / p).read_bytes())
     return h.hexdigest()[:12]
 
 
 def load_cohort_cases(folder: Path, limit: int | None = None) -> list[Any]:
-    """Cases of every bundle in the folder, cached (reading FHIR costs seconds per patient)."""
+    """Cases of every bundle in the folder. Reading FHIR costs seconds per patient, so the reader's
+    rows are cached per bundle; cases (units, the case model) are built from them on every run."""
     from tqdm import tqdm
 
-    from medkb.rules.store import cases_from_bundle
+    from medkb.rules.case import build_case
+    from medkb.rules.store import bundle_rows
     from medkb.settings import data_dir_from_env
     from medkb.sources.pseudonym import Pseudonymiser
 
     files = sorted(folder.glob("*.json"))[:limit]
-    cache_dir = data_dir_from_env() / "bench-cache" / "diagnose-synthea" / _code_version()
+    cache_dir = data_dir_from_env() / "bench-cache" / "diagnose-synthea" / f"rows-{_reader_version()}"
     cache_dir.mkdir(parents=True, exist_ok=True)
     p = Pseudonymiser(PSEUDONYM_KEY)
     cases = []
@@ -81,11 +84,13 @@ def load_cohort_cases(folder: Path, limit: int | None = None) -> list[Any]:
         digest = hashlib.sha256(f.read_bytes()).hexdigest()[:16]
         cached = cache_dir / f"{digest}.pkl"
         if cached.exists():
-            cases.extend(pickle.loads(cached.read_bytes()))
-            continue
-        built = cases_from_bundle(f, p)
-        cached.write_bytes(pickle.dumps(built))
-        cases.extend(built)
+            rows = pickle.loads(cached.read_bytes())  # noqa: S301 (the bench's own cache)
+        else:
+            rows = bundle_rows(f, p)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(rows))
+            tmp.replace(cached)
+        cases.extend(build_case(h, r) for h, r in rows)
     return cases
 
 

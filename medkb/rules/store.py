@@ -107,8 +107,9 @@ def record_hashes(conn: Any) -> dict[tuple[str, str], str]:
     return {(r["source"], r["case_key"]): r["record_hash"] for r in fetch_all(conn, sql)}
 
 
-def cases_from_bundle(path: Path, pseudonymiser: Pseudonymiser) -> list[Case]:
-    """The cases of one FHIR bundle file, pseudonymised exactly as staging would."""
+def bundle_rows(path: Path, pseudonymiser: Pseudonymiser) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(case row, record rows) per patient of one FHIR bundle, pseudonymised exactly as staging would:
+    the same columns `load_cases` reads from Postgres."""
     heads: list[dict[str, Any]] = []
     records: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec in read_fhir_bundle(path, pseudonymiser):
@@ -116,7 +117,12 @@ def cases_from_bundle(path: Path, pseudonymiser: Pseudonymiser) -> list[Case]:
             heads.append({"source": rec.source, "case_key": rec.key, "version": rec.version, "gender": rec.gender,
                           "birth_year": rec.birth_year, "content_hash": rec.content_hash})
         elif isinstance(rec, ClinicalRecord):
-            row = asdict(rec)
+            row = {k: v for k, v in asdict(rec).items() if k not in ("payload", "note_text")}
             row.update(record_key=rec.key, content_hash=rec.content_hash)
             records[rec.case_key].append(row)
-    return [build_case(h, records.get(h["case_key"], [])) for h in heads]
+    return [(h, records.get(h["case_key"], [])) for h in heads]
+
+
+def cases_from_bundle(path: Path, pseudonymiser: Pseudonymiser) -> list[Case]:
+    """The cases of one FHIR bundle file (no store involved)."""
+    return [build_case(h, rows) for h, rows in bundle_rows(path, pseudonymiser)]
