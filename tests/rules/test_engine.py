@@ -35,7 +35,7 @@ def test_anaemia_in_grams_per_litre_is_found_and_explained(rules):
     fact = next(f for f in s.explanation["facts"] if f["type"] == "observation")
     assert fact["value"] == pytest.approx(10.5) and fact["unit"] == "g/dL" and fact["raw_unit"] == "g/L"
     assert fact["at"].startswith("2023-05-02")
-    assert s.explanation["source"] == {"kind": "rule", "id": "anaemia", "version": 1, "ruleset": rules.version}
+    assert s.explanation["source"] == {"kind": "rule", "id": "anaemia", "version": 2, "ruleset": rules.version}
     assert "10.5 g/dL on 2023-05-02" in s.text and "recommendation" in s.text
 
 
