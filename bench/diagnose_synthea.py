@@ -143,7 +143,22 @@ def synthea_section(args: argparse.Namespace) -> dict[str, Any]:
                         "target": "PPV >= 0.8 at sensitivity >= 0.9 for " + ", ".join(REAL_TEST)}
     if getattr(args, "details", None):
         _details(meta["per_case"], args.details, as_of)
+    if getattr(args, "coverage", False):
+        section["_meta"]["mapping_coverage"] = mapping_coverage(cases)
     return section
+
+
+def mapping_coverage(cases: list[Any]) -> dict[str, Any]:
+    """How much of the cohort's drugs and conditions reach the graph's MeSH/HPO concepts (the graph
+    that MEDKB_NEO4J_* points at, seeded with `medkb kb seed`)."""
+    from medkb.kb.client import GraphClient
+    from medkb.rules.mapping import ConceptMapper, coverage
+    from medkb.settings import Settings
+
+    meds = [m for c in cases for m in c.medications]
+    conds = [x for c in cases for x in c.conditions if "(disorder)" in x.display or "(finding)" in x.display]
+    with GraphClient(Settings.from_env().neo4j) as graph:
+        return coverage(ConceptMapper(graph), meds, conds)
 
 
 def _details(per_case: dict[str, Any], name: str, as_of: date) -> None:
@@ -165,7 +180,7 @@ def _details(per_case: dict[str, Any], name: str, as_of: date) -> None:
 
 def _defaults(args: argparse.Namespace) -> argparse.Namespace:
     for k, v in {"patients": 500, "seed": 42, "reference_date": "20250101", "bundles": None, "limit": None,
-                 "details": None}.items():
+                 "details": None, "coverage": False}.items():
         if not hasattr(args, k):
             setattr(args, k, v)
     return args
@@ -183,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundles", help="score the bundles in this folder instead of the cached cohort")
     parser.add_argument("--limit", type=int, help="only the first N bundles")
     parser.add_argument("--details", choices=sorted(TRUTH), help="print the misclassified cases of one condition")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also report how much of the cohort's RxNorm/SNOMED codes map to the graph (needs Neo4j)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     section = synthea_section(args)
@@ -198,6 +215,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name + mark:24} {row['positives']:4d} {_fmt(row['sensitivity'])} {_fmt(row['ppv'])} "
               f"{row['tp']:4d}{row['fp']:4d}{row['fn']:4d}  {row['not_evaluable']}")
     print(f"* the real test ({meta['target']})")
+    if "mapping_coverage" in meta:
+        for k, v in meta["mapping_coverage"].items():
+            print(f"mapping {k}: {v['codes_mapped']} of {v['codes']} distinct codes ({v['code_share']}), "
+                  f"{v['record_share']} of {v['records']} records")
 
 
 if __name__ == "__main__":
