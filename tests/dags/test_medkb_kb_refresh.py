@@ -111,6 +111,6 @@ def test_diagnose_evaluates_new_cases_once(dagbag, pg, graph, settings, tmp_path
                       {"fhir_drop_dir": str(inbox), "phenopacket_drop_dir": str(tmp_path / "none")})
     assert records["cases_changed"] == 3
     _, first = _run(dagbag.get_dag("medkb_diagnose"), {})
-    assert first["evaluated"] == 3 and first["reasons"].get("new") == 3
+    assert first["evaluated"] == 3 and first["reasons"] == {"new_case": 3}
     _, second = _run(dagbag.get_dag("medkb_diagnose"), {})
     assert (second["evaluated"], second["unchanged"]) == (0, 3)  # nothing changed: nothing re-evaluated
