@@ -188,10 +188,20 @@ def kept_annotations(index: PhenotypeIndex, d: int, drop: Collection[str]) -> tu
     return index.ann_terms[d][keep], index.ann_freq[d][keep]
 
 
+def _propagated_row(index: PhenotypeIndex, d: int) -> dict[int, float]:
+    """Row d of P as {term: value}, from a CSR copy made once per process."""
+    csr = index.memo.get("P_csr")
+    if csr is None:
+        csr = index.memo["P_csr"] = index.P.tocsr()
+    s, e = csr.indptr[d], csr.indptr[d + 1]
+    return dict(zip(csr.indices[s:e].tolist(), csr.data[s:e].tolist(), strict=True))
+
+
 def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: RankingParams,
-                   ann_terms: np.ndarray, ann_freq: np.ndarray) -> tuple[float, list[TermContribution]]:
+                   ann_terms: np.ndarray, ann_freq: np.ndarray,
+                   prop_from_index: bool = False) -> tuple[float, list[TermContribution]]:
     """One disease, term by term (the explanation); agrees with the vectorised score."""
-    prop = index.propagate(ann_terms, ann_freq)
+    prop = _propagated_row(index, d) if prop_from_index else index.propagate(ann_terms, ann_freq)
     direct = dict(zip(ann_terms.tolist(), ann_freq.tolist(), strict=True))
     contribs: list[TermContribution] = []
     total = 0.0
@@ -231,9 +241,13 @@ def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: Rank
 
 def _annotation_under(index: PhenotypeIndex, a: int, ann_terms: np.ndarray, ann_freq: np.ndarray) -> str | None:
     """The most frequent annotated term at or below `a` (what explains a match through a)."""
+    sets = index.memo.setdefault("ancestor_sets", {})
     best, out = -1.0, None
     for t, f in zip(ann_terms.tolist(), ann_freq.tolist(), strict=True):
-        if f > best and a in index.ancestors[t]:
+        anc = sets.get(t)
+        if anc is None:
+            anc = sets[t] = frozenset(index.ancestors[t].tolist())
+        if f > best and a in anc:
             best, out = f, index.term_ids[t]
     return out
 
@@ -263,7 +277,8 @@ def rank_case(index: PhenotypeIndex, observed: Sequence[str], excluded: Sequence
         if not np.isfinite(scores[d]):
             break
         t_d, f_d = kept_annotations(index, d, drop) if drop else (index.ann_terms[d], index.ann_freq[d])
-        total, contribs = _disease_score(index, d, terms, params, t_d, f_d)
+        intact = len(t_d) == len(index.ann_terms[d])
+        total, contribs = _disease_score(index, d, terms, params, t_d, f_d, prop_from_index=intact)
         out.append(RankedDisease(index.disease_ids[d], index.disease_labels[d], round(float(scores[d]), 6), i,
                                  tuple(contribs)))
     return out
