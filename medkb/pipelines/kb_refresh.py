@@ -109,10 +109,20 @@ def validate_literature(settings: Settings, run_id: str, max_failure_rate: float
     Raises ValidationFailed (the task fails loudly, with a summary) when more than `max_failure_rate`
     (default MEDKB_MAX_FAILURE_RATE, else 10 %) of the batch fails.
     """
+    import psycopg2
+
+    from medkb.db.postgres import PostgresUnavailable
     from medkb.validation.literature import validate_staged_literature
 
-    with connect(settings) as conn:
-        outcome = validate_staged_literature(conn, run_id, max_failure_rate)
+    try:
+        with connect(settings) as conn:  # one transaction: a lost connection keeps none of it
+            outcome = validate_staged_literature(conn, run_id, max_failure_rate)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PostgresUnavailable(
+            f"run {run_id}: validate_literature lost its Postgres connection ({first}); the validation "
+            "transaction was rolled back, nothing of it was kept: retry the task once Postgres answers"
+        ) from None
     log.info("validate: %s", outcome.as_dict())
     return outcome.as_dict()
 
