@@ -127,3 +127,17 @@ def test_hypernym_negatives_are_masked_out_of_the_loss(corpus):
     [(_, labels, keep)] = training_rows([d2], tree)
     dropped = [c for c, k in zip(d2.cand.candidates, keep, strict=True) if not k]
     assert [(c.chemical_id, c.disease_id) for c in dropped] == [("MESH:D016651", "MESH:D007674")]
+
+
+def test_the_re_policy_gates_on_triples_and_on_intra_and_cross_sentence_f1():
+    from medkb.registry import GatePolicy, gate
+
+    policy = GatePolicy.load(kind="re")
+    assert policy.types == ("intra", "cross")
+    champ = {"micro": {"f1": 56.0}, "intra": {"f1": 62.0}, "cross": {"f1": 41.0}}
+    better = {"micro": {"f1": 58.0}, "intra": {"f1": 63.0}, "cross": {"f1": 40.0}}
+    worse_cross = {"micro": {"f1": 58.0}, "intra": {"f1": 66.0}, "cross": {"f1": 30.0}}
+    assert gate(better, champ, policy)[0]
+    ok, reasons = gate(worse_cross, champ, policy)
+    assert not ok and any("cross F1 drops" in r for r in reasons)
+    assert not gate({"micro": {"f1": 40.0}}, None, policy)[0]  # below the first champion's bar
