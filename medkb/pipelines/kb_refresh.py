@@ -278,7 +278,8 @@ def _pubmed(settings: Settings, run_id: str, p: RefreshParams) -> dict[str, Any]
     return ingest_pubmed(settings, run_id, until=p.until, term=p.pubmed_term)
 
 
-# In the order the CLI runs them; the DAG runs the same stages, ingest_records beside the literature.
+# In the order the CLI runs them; the DAG runs the same stages. FHIR records are the records
+# refresh's (medkb_records_refresh); `ingest_records` below stays for callers of this module.
 STAGES: tuple[Stage, ...] = (
     Stage("ingest_literature", "ingest",
           lambda s, r, p: ingest_literature(s, r, p.literature_files(), p.limit, configured=p.has_literature_source)),
@@ -286,8 +287,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("validate_literature", "validate", lambda s, r, p: validate_literature(s, r)),
     Stage("extract_literature", "extract", lambda s, r, p: extract_literature(s, r)),
     Stage("load_graph", "load", lambda s, r, p: load_graph(s, r)),
-    Stage("ingest_records", "records", lambda s, r, p: ingest_records(s, r, p.fhir_drop_dir)),
 )
+# A stage the DAG runs as other tasks than one of its name: extraction is planned, then mapped over
+# chunks (pipelines/kb_extraction.py), so that a night's documents spread over task instances.
+DAG_TASKS: dict[str, tuple[str, ...]] = {"extract_literature": ("plan_extraction", "extract_chunk")}
 
 
 def run_stage(name: str, settings: Settings, run_id: str, params: RefreshParams) -> dict[str, Any]:
