@@ -60,6 +60,9 @@ def main() -> int:
     steps = Steps(lines.say)
     t_start = time.monotonic()
 
+    from medkb.db.migrate import migrate
+
+    steps.run("medkb db migrate", lambda: migrate(settings))  # idempotent; `make demo` ran it already
     steps.run("import shipped models", lambda: lines.say(f"demo: models: {ensure_models(settings)}"))
     lines.say(f"demo: migrating Airflow's metadata database ({os.environ['MEDKB_AIRFLOW_DB']})")
     steps.run("airflow db migrate", lambda: subprocess.run(["airflow", "db", "migrate"], check=True,
