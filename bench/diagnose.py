@@ -229,6 +229,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--alpha", type=float, default=RankingParams.alpha)
     p.add_argument("--delta", type=float, default=RankingParams.delta)
     p.add_argument("--sibling", type=float, default=RankingParams.sibling)
+    p.add_argument("--size-prior", type=float, default=RankingParams.size_prior)
     p.add_argument("--propagation", default="noisy_or", choices=("noisy_or", "max"))
     p.add_argument("--no-excluded", action="store_true", help="ignore excluded terms")
     p.add_argument("--default-frequency", type=float, default=0.5, help="for annotations without a frequency")
@@ -237,7 +238,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    params = RankingParams(alpha=args.alpha, delta=args.delta, sibling=args.sibling,
+    params = RankingParams(alpha=args.alpha, delta=args.delta, sibling=args.sibling, size_prior=args.size_prior,
                            use_excluded=not args.no_excluded)
     index, index_info = get_index(args)
     baseline = Baseline(index)
@@ -259,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["baseline"] = base
     tp_cases = cases or [{"observed": c.observed, "excluded": ()} for c in simulate(index, SCENARIOS[1], 300, 0)]
     result["throughput"] = {"ranking": throughput_section(index, tp_cases, params), "index": index_info}
-    result["params"] = {"alpha": params.alpha, "delta": params.delta, "sibling": params.sibling,
+    result["params"] = {"alpha": params.alpha, "delta": params.delta, "sibling": params.sibling, "size_prior": params.size_prior,
                         "propagation": args.propagation, "use_excluded": params.use_excluded,
                         "default_frequency": args.default_frequency, "seed": args.seed, "cases": args.cases,
                         "cases_file": str(args.cases_file)}

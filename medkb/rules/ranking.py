@@ -33,6 +33,7 @@ KINDS = ("observed", "excluded", "unmatched")
 @dataclass(frozen=True)
 class RankingParams:
     alpha: float = 0.1  # floor of an observed term's LR: noise / missing annotation
+    size_prior: float = 1.5  # log10 prior = -size_prior * log10(number of annotations) of the disease
     max_ratio: float = math.inf  # cap on P/bg of one term, so one rare (noise) match cannot dominate
     sibling: float = 0.0  # weight of a match through a common ancestor that is not itself annotated
     delta: float = 0.4  # chance that an annotated feature is reported absent anyway
@@ -56,9 +57,10 @@ class TermContribution:
 class RankedDisease:
     disease_id: str
     label: str
-    score: float  # sum of log10 likelihood ratios
+    score: float  # log10 prior + the sum of the contributions' log10 likelihood ratios
     rank: int
     contributions: tuple[TermContribution, ...]
+    prior: float = 0.0  # log10 prior of the disease (see RankingParams.size_prior)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ _EMPTY_F = np.zeros(0)
 def score_terms(index: PhenotypeIndex, terms: CaseTerms, params: RankingParams = DEFAULT_PARAMS,
                 drop_references: Collection[str] = ()) -> np.ndarray:
     """log10 score of every disease; -inf for a disease left with no annotation."""
-    scores = np.zeros(index.n_diseases)
+    scores = _prior(index, params)
     for q in terms.observed:
         logs, rows, corr = _observed_log(index, q, params)
         scores += logs
@@ -180,6 +182,15 @@ def score_terms(index: PhenotypeIndex, terms: CaseTerms, params: RankingParams =
             scores[d] = (_disease_score(index, d, terms, params, terms_d, freqs_d)[0]
                          if len(terms_d) else -math.inf)
     return scores
+
+
+def _prior(index: PhenotypeIndex, params: RankingParams) -> np.ndarray:
+    """A disease annotated with many features explains any one term more easily; penalise its size."""
+    key = ("prior", params.size_prior)
+    if key not in index.memo:
+        n = np.array([len(t) for t in index.ann_terms], dtype=float)
+        index.memo[key] = -params.size_prior * np.log10(np.maximum(n, 1))
+    return index.memo[key].copy()
 
 
 def kept_annotations(index: PhenotypeIndex, d: int, drop: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +215,7 @@ def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: Rank
     prop = _propagated_row(index, d) if prop_from_index else index.propagate(ann_terms, ann_freq)
     direct = dict(zip(ann_terms.tolist(), ann_freq.tolist(), strict=True))
     contribs: list[TermContribution] = []
-    total = 0.0
+    total = -params.size_prior * math.log10(max(len(ann_terms), 1))
     a_ = params.alpha
     bg = index.bg
     for q in terms.observed:
@@ -279,6 +290,7 @@ def rank_case(index: PhenotypeIndex, observed: Sequence[str], excluded: Sequence
         t_d, f_d = kept_annotations(index, d, drop) if drop else (index.ann_terms[d], index.ann_freq[d])
         intact = len(t_d) == len(index.ann_terms[d])
         total, contribs = _disease_score(index, d, terms, params, t_d, f_d, prop_from_index=intact)
+        prior = -params.size_prior * math.log10(max(len(t_d), 1))
         out.append(RankedDisease(index.disease_ids[d], index.disease_labels[d], round(float(scores[d]), 6), i,
-                                 tuple(contribs)))
+                                 tuple(contribs), round(prior, 6)))
     return out

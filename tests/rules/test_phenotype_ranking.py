@@ -54,7 +54,8 @@ def test_exact_terms_rank_their_disease_first_with_contributions(index):
     by_term = {c.hpo_id: c for c in ranked[0].contributions}
     assert by_term["HP:0007359"].kind == "observed" and by_term["HP:0007359"].matched_annotation_id == "HP:0007359"
     assert by_term["HP:0007359"].contribution > 0
-    assert sum(c.contribution for c in ranked[0].contributions) == pytest.approx(ranked[0].score, abs=1e-6)
+    assert ranked[0].prior + sum(c.contribution for c in ranked[0].contributions) == pytest.approx(
+        ranked[0].score, abs=1e-6)
     # a disease that explains neither term lists both as unmatched, with the noise floor
     last = next(r for r in ranked if r.disease_id == "OMIM:100004")
     assert {c.kind for c in last.contributions} == {"unmatched"}
@@ -101,7 +102,7 @@ def test_vectorised_scores_equal_the_explanations(index):
         for r in rank_case(index, observed, excluded, top=4):
             d = index.disease_ids.index(r.disease_id)
             assert r.score == pytest.approx(scores[d], abs=1e-6)
-            assert sum(c.contribution for c in r.contributions) == pytest.approx(scores[d], abs=1e-6)
+            assert r.prior + sum(c.contribution for c in r.contributions) == pytest.approx(scores[d], abs=1e-6)
 
 
 def test_own_pmid_protocol_drops_the_papers_annotations(index):
