@@ -5,11 +5,11 @@ Built once per graph state (HPO terms, IS_A, OMIM diseases' HAS_PHENOTYPE edges 
 CLI and the benchmark do not rebuild it per case.
 
 The model (LIRICAL-like likelihood ratios, see ranking.py): for disease d and term a, `P[d, a]` is
-the chance that a patient with d shows a or something more specific (the highest annotation
-frequency among a and its descendants), `bg[a]` the same chance for a random disease, and
-`R[d, a] = P[d, a] / bg[a]`. An observed term q scores, per disease, the best R over q and its
-ancestors below the organ-system level (an imprecise term still counts, less: a general
-ancestor's bg is high).
+the chance that a patient with d shows a or something more specific (a noisy-or of the annotation
+frequencies at and below a; `max` takes the highest instead), `bg[a]` the same chance for a random
+disease, and `R[d, a] = P[d, a] / bg[a]`. ranking.py scores an observed term from R at the term
+and from the annotations at its ancestors (an imprecise term still counts, less: a general term's
+bg is high).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from medkb.kb.client import GraphClient
 log = logging.getLogger(__name__)
 
 ROOT = "HP:0000118"  # Phenotypic abnormality: only its descendants are scored
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4  # bump when the pickled layout or the model changes
 MAX_FREQUENCY = 0.999  # noisy-or: an obligate feature still leaves room for a missed observation
 PROPAGATIONS = ("max", "noisy_or")
-BIG_COLUMN = 200  # a term annotated (with descendants) to more diseases than this has its max cached  # bump when the pickled layout or the model changes
+BIG_COLUMN = 200  # a term annotated (with descendants) to more diseases than this has its max cached
 
 # HPO frequency classes (HP:0040279 subtree) -> the midpoint of their range.
 FREQUENCY_CLASSES = {
@@ -117,7 +117,6 @@ class PhenotypeIndex:
     replaced: dict[str, str]
     default_frequency: float
     propagation: str = "noisy_or"  # max | noisy_or
-    descendants: list[np.ndarray] = field(default_factory=list)
     big: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # columns worth caching
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # ranking's per-process cache
 
@@ -193,7 +192,6 @@ def build_index(inputs: IndexInputs, default_frequency: float = 0.5, propagation
         replaced={k: v for k, v in inputs.replaced.items() if v in pos}, default_frequency=default_frequency,
         propagation=propagation,
     )
-    index.descendants = _descendant_lists(ancestors, len(term_ids))
     return compute_matrices(index)
 
 
@@ -247,14 +245,6 @@ def _ancestor_lists(term_ids: list[str], pos: dict[str, int],
         scored[t] = root in anc and t != root
         lists.append(np.array(sorted(a for a in anc if a != root and root in up(a)), dtype=np.int32))
     return lists, scored
-
-
-def _descendant_lists(ancestors: list[np.ndarray], n: int) -> list[np.ndarray]:
-    down: list[list[int]] = [[] for _ in range(n)]
-    for t, anc in enumerate(ancestors):
-        for a in anc.tolist():
-            down[a].append(t)
-    return [np.array(d, dtype=np.int32) for d in down]
 
 
 # ---- reading the graph -------------------------------------------------------------------------
