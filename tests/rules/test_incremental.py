@@ -14,7 +14,6 @@ from medkb.rules.incremental import rerun_changed
 from medkb.rules.results import load_results
 from medkb.rules.ruleset import load_rulesets
 from medkb.rules.store import load_cases
-
 from tests.kb.factories import assertion, mention
 
 pytestmark = pytest.mark.integration
@@ -39,6 +38,7 @@ def world(pg, graph, settings):
         ConceptRow(IBUPROFEN, "Chemical", "Ibuprofen", "mesh", "t"),
         ConceptRow(ANEMIA, "Disease", "Anemia", "mesh", "t", synonyms=("Anaemia",)),
         ConceptRow(HYPERTENSION, "Disease", "Hypertension", "mesh", "t"),
+        ConceptRow("HP:0001903", "Phenotype", "Anemia", "hpo", "t", xrefs=("SNOMEDCT_US:271737000",)),
     ], "seed-test")
     load_extractions(graph, [mention("PMID:11", 0, LISINOPRIL), mention("PMID:11", 30, ANEMIA, "Disease")],
                      [assertion("PMID:11", LISINOPRIL, ANEMIA, 0, 0.7, sentence="Lisinopril caused anemia in two.")],
@@ -70,7 +70,10 @@ def test_first_run_evaluates_all_then_nothing_and_explains_the_ade(world, pg):
     assert ev["pmid"] == "11" and "Lisinopril caused anemia" in ev["sentence"]
     assert ade["explanation"]["graph"]["edges"][0]["type"] == "INDUCES"
     assert "PMID 11" in ade["text"]
-    assert LISINOPRIL in res["touched"] and ANEMIA in res["touched"]
+    assert LISINOPRIL in res["touched"] and ANEMIA in res["touched"] and "HP:0001903" in res["touched"]
+    linked = fetch_all(pg, "SELECT hpo_id, evidence, run_id FROM case_phenotypes WHERE case_key = 'case-A-0001'")
+    assert [r["hpo_id"] for r in linked] == ["HP:0001903"] and linked[0]["evidence"].startswith("snomed:271737000")
+    assert linked[0]["run_id"] == first.run_id
     again = rerun_changed(world, rank=False)
     assert again.evaluated == 0 and again.unchanged == 3
 
