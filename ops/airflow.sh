@@ -147,6 +147,11 @@ up() {
     fail "airflow db migrate failed (see $LOGS/db-migrate.log); is the database $MEDKB_AIRFLOW_DB there? 'make services' creates it"
   fi
   write_admin_password
+  # dags/medkb_model_refine.py trains in pool `gpu`; a task in a pool that does not exist is never
+  # scheduled (the scheduler only warns), so the pool is made here, one slot per GPU.
+  if ! airflow pools set gpu "${MEDKB_AIRFLOW_GPU_SLOTS:-1}" "training on the gpu queue" >>"$LOGS/db-migrate.log" 2>&1; then
+    tail_log "$LOGS/db-migrate.log"; fail "could not create the Airflow pool gpu (see $LOGS/db-migrate.log)"
+  fi
   for p in "${PROCS[@]}"; do
     if alive "$p"; then say "airflow: $p already running (pid $(pid_of "$p"))"; continue; fi
     # setsid: each process leads its own group, so `down` can stop it with all its children.

@@ -166,6 +166,12 @@ def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: Celery
 
     airflow.login()
     airflow.wait_for(f"{DAG} parsed", lambda: airflow.request("GET", f"/api/v2/dags/{DAG}")[0] == 200, 240)
+    # a run an earlier, interrupted test left in the shared metadata database would block this one
+    # (max_active_runs=1): fail it first
+    for stale in airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns?state=running&state=queued")[1]["dag_runs"]:
+        airflow.request("PATCH", f"/api/v2/dags/{DAG}/dagRuns/{stale['dag_run_id']}", {"state": "failed"})
+    code, pool = airflow.request("GET", "/api/v2/pools/gpu")
+    assert code == 200 and pool["slots"] >= 1, pool  # ops/airflow.sh made the pool the training task uses
     assert airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})[0] == 200
     run_id = f"celery_test__{int(time.time())}"
     code, body = airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns", {
