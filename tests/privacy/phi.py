@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_CASE_TABLES = ("staged_clinical_records", "staged_cases")
 _TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY", "USER-DEFINED")
 
 
@@ -25,6 +26,7 @@ class Needle:
     patient: str  # which bundle it came from (for the report only; never printed outside the test)
     kind: str  # name | address | telecom | identifier | birth_date
     value: str
+    case_key: str = ""  # the patient's pseudonymous case key (to tell their dates from another's)
 
 
 @dataclass
@@ -53,14 +55,16 @@ class Report:
                 f"{len(self.hits)} hits {by_kind or ''}")
 
 
-def needles_from_bundles(paths: Iterable[Path]) -> list[Needle]:
+def needles_from_bundles(paths: Iterable[Path], case_key_of: Any = None) -> list[Needle]:
+    """`case_key_of(patient_id)`: the case key the reader gives a Patient (Pseudonymiser.token)."""
     out: list[Needle] = []
     for path in paths:
         bundle = json.loads(path.read_text(encoding="utf-8"))
         for entry in bundle.get("entry") or []:
             res = entry.get("resource") or {}
             if res.get("resourceType") == "Patient":
-                out.extend(_patient_needles(path.stem, res))
+                key = case_key_of(res["id"]) if case_key_of and res.get("id") else ""
+                out.extend(Needle(n.patient, n.kind, n.value, key) for n in _patient_needles(path.stem, res))
     return out
 
 
@@ -89,9 +93,12 @@ class Matcher:
 
     def __init__(self, needles: list[Needle]) -> None:
         self.kinds: dict[str, str] = {}
+        self.owners: dict[str, set[str]] = {}  # birth date -> the case keys born that day
         parts = []
         for n in sorted(needles, key=lambda n: len(n.value), reverse=True):
             key = n.value.casefold()
+            if n.kind == "birth_date":
+                self.owners.setdefault(key, set()).add(n.case_key)
             if key in self.kinds:
                 continue
             self.kinds[key] = n.kind
@@ -102,15 +109,18 @@ class Matcher:
                 parts.append(rf"(?<![^\W_]){body}(?![^\W_])")  # `_` separates: Synthea's file names
         self.pattern = re.compile("|".join(parts), re.IGNORECASE)
 
-    def find(self, text: str) -> Iterator[tuple[str, str]]:
+    def find(self, text: str, case_key: str | None = None) -> Iterator[tuple[str, str]]:
+        """`case_key`: the case the text belongs to; another patient's birthday on it is just a date."""
         for m in self.pattern.finditer(text):
             kind = self.kinds.get(m.group(0).casefold(), "?")
+            if kind == "birth_date" and case_key and case_key not in self.owners.get(m.group(0).casefold(), set()):
+                continue
             yield kind, text[max(0, m.start() - 40): m.end() + 40]
 
 
-def scan_text(m: Matcher, report: Report, where: str, text: str) -> None:
+def scan_text(m: Matcher, report: Report, where: str, text: str, case_key: str | None = None) -> None:
     report.searched(where)
-    for kind, excerpt in m.find(text):
+    for kind, excerpt in m.find(text, case_key):
         report.hits.append((where, kind, excerpt))
 
 
@@ -123,10 +133,11 @@ def scan_postgres(conn: Any, m: Matcher, report: Report) -> None:
         )
         columns = cur.fetchall()
         for table, column in columns:
-            # names from the catalogue, quoted as identifiers
-            cur.execute(f'SELECT "{column}"::text FROM "{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608
-            for (value,) in cur.fetchall():
-                scan_text(m, report, f"postgres:{table}.{column}", value)
+            # names from the catalogue, quoted as identifiers; rows of a case say whose they are
+            owner = '"case_key"' if table in _CASE_TABLES else "NULL"
+            cur.execute(f'SELECT "{column}"::text, {owner} FROM "{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608
+            for value, case_key in cur.fetchall():
+                scan_text(m, report, f"postgres:{table}.{column}", value, case_key)
 
 
 def scan_files(folders: Iterable[Path], m: Matcher, report: Report, label: str = "files") -> None:

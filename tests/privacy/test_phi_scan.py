@@ -3,7 +3,9 @@
 log file the run wrote, Airflow's task logs (if any) and the whole graph are searched for what
 Synthea wrote about each patient. Zero hits; and the same scan over the raw bundles must hit.
 
-Birth dates are searched as dates. Synthea also dates some events at the instant of birth (a
+Birth dates are searched as dates, and in a case's own rows only as that patient's (another
+patient's birthday is a common date: Synthea wrote one cohort member's as another's visit date).
+Synthea also dates some events at the instant of birth (a
 Condition with onsetDateTime on the birthday); such a timestamp stays with its clinical record
 (`effective_at`, the payload): the test reports how many there are, as a known residual.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from medkb.pipelines import records_refresh
+from medkb.sources.pseudonym import Pseudonymiser
 from medkb.sources.sample_data import generate_patients
 from tests.privacy.phi import (
     Matcher,
@@ -93,7 +96,8 @@ def run_log(tmp_path: Path):
 
 def test_no_identifier_in_any_store_or_log(settings, pg, graph, tmp_path, run_log, capsys):
     cohort = generate_patients(settings.data_dir, N_PATIENTS, inbox=tmp_path / "cohort")
-    needles = needles_from_bundles(cohort)
+    pseudo = Pseudonymiser(settings.pseudonym_key)
+    needles = needles_from_bundles(cohort, pseudo.token)
     assert {n.kind for n in needles} == {"name", "address", "telecom", "identifier", "birth_date"}
     matcher = Matcher(needles)
 
