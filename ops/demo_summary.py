@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -15,6 +16,7 @@ def _table_exists(conn: Any, name: str) -> bool:
 
 
 def summary(settings: Settings, sample_query: str) -> str:
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # "label does not exist yet" on a small graph
     out: list[str] = ["", "MedKB demo summary"]
     with connect(settings) as conn:
         states = fetch_all(conn, "SELECT state, count(*) AS n FROM staged_documents GROUP BY state ORDER BY state")
