@@ -195,9 +195,13 @@ def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: Celery
     assert state == "success", ran
     training = {tid for tid in ran if "train" in tid}
     assert training, f"no training task in {sorted(ran)}"
+    assert all(ran[t][0] == "success" for t in training), ran
     for tid, (ti_state, queue, hostname) in ran.items():
         expected = "gpu" if tid in training else "default"
-        assert ti_state == "success" and queue == expected, (tid, ti_state, queue)
+        assert queue == expected, (tid, queue)
+        if ti_state == "skipped":  # a branch not taken (no promotion): it ran nowhere
+            continue
+        assert ti_state == "success", (tid, ti_state)
         assert hostname == f"{expected}@{host}", f"{tid} ran on {hostname}, not on the {expected} worker"
     # the training really happened: the challenger it registered, with its files in the registry
     (model,) = fetch_all(pg, "SELECT version, status FROM model_registry")
