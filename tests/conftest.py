@@ -15,6 +15,12 @@ from medkb.kb.schema import init_schema
 from medkb.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def _fresh_extractor_cache(monkeypatch) -> None:
+    """The extraction stage keeps its extractor per process; each test builds its own."""
+    monkeypatch.setattr("medkb.pipelines.kb_extraction._EXTRACTORS", {})
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     if os.environ.get("MEDKB_ENV") != "test":

@@ -183,9 +183,11 @@ def _pool(h: Any, att: Any, groups: list[list[int]], mention_pos: tuple[int, ...
 
 def load_encoder(base: Any, num_layers: int = 0) -> Any:
     """A frozen base encoder (AutoModel) from a local directory, cut to its first `num_layers` layers."""
+    import torch
     from transformers import AutoModel
 
-    enc = AutoModel.from_pretrained(base, add_pooling_layer=False)
+    # float32 whatever the file holds (a shipped release carries bf16 weights)
+    enc = AutoModel.from_pretrained(base, add_pooling_layer=False, dtype=torch.float32)
     if num_layers:
         enc.encoder.layer = enc.encoder.layer[:num_layers]
         enc.config.num_hidden_layers = num_layers

@@ -52,9 +52,12 @@ def _extractor(settings: Settings, conn: Any, precision: str) -> Any:
     several chunks reuse it; a new champion gets a new one)."""
     from medkb.nlp.serving import build_extractor
     from medkb.registry import champion
+    from medkb.registry.release import ensure_shipped_models
 
+    if settings.extractor == "model" and champion(conn) is None:
+        ensure_shipped_models(settings, conn)  # before the key, so the import does not cost a second build
     champ = champion(conn)
-    key = (f"{settings.pg_uri}|{champ.version if champ else 'dictionary'}", precision)
+    key = (f"{settings.pg_uri}|{settings.extractor}|{champ.version if champ else '-'}", precision)
     if key not in _EXTRACTORS:
         _EXTRACTORS.clear()
         _EXTRACTORS[key] = build_extractor(settings, conn, precision=precision)

@@ -162,34 +162,22 @@ def ingest_pubmed(settings: Settings, run_id: str, until: str, first_day: str | 
 def extract_literature(
     settings: Settings, run_id: str, limit: int | None = None, batch_size: int = 64, precision: str = "auto"
 ) -> dict[str, Any]:
-    """NER (the registry's champion, else the dictionary extractor), normalisation and INDUCES
-    relations for the validated documents; rows go to extracted_mentions/extracted_assertions
-    (replaced per document and model) and each batch's documents advance to `extracted`.
+    """NER (the registry's champion; the dictionary only when MEDKB_EXTRACTOR=dictionary),
+    normalisation and relations for the validated documents: the DAG's plan_extraction and mapped
+    extract_chunk run in one process, chunk after chunk (pipelines/kb_extraction.py).
     precision: fp32 | bf16 | int8 | auto (bf16 on CPUs with native bf16; see medkb/nlp/ner.py)."""
     from tqdm import tqdm
 
-    from medkb.nlp.extract import SourceDoc
-    from medkb.nlp.serving import build_extractor
-    from medkb.nlp.store import write_extractions
+    from medkb.pipelines.kb_extraction import extract_chunk, plan_extraction, sum_counts
 
-    counts = {"extracted": 0, "mentions": 0, "assertions": 0}
-    with connect(settings) as conn:
-        rows = staged.documents_in_state(conn, "validated", limit)
-        if not rows:
+    chunks = plan_extraction(settings, run_id, limit=limit)
+    with tqdm(total=sum(len(c) for c in chunks), desc="extract", unit="doc", mininterval=5) as bar:
+        def run(chunk: list[list[Any]]) -> dict[str, Any]:
+            counts = extract_chunk(settings, run_id, chunk, batch_size, precision)
+            bar.update(len(chunk))
             return counts
-        extractor = build_extractor(settings, conn, precision=precision)
-        log.info("extract: %d documents with %s", len(rows), extractor.version)
-        with tqdm(total=len(rows), desc="extract", unit="doc", mininterval=5) as bar:
-            for b in range(0, len(rows), batch_size):
-                chunk = rows[b : b + batch_size]
-                docs = [SourceDoc.from_staged(r) for r in chunk]
-                written = write_extractions(conn, extractor.extract(docs), run_id, extractor.version)
-                counts["extracted"] += staged.advance_state(conn, "validated", "extracted", staged.keys_of(chunk))
-                counts["mentions"] += written["mentions"]
-                counts["assertions"] += written["assertions"]
-                conn.commit()  # a retry resumes after the last finished batch
-                bar.update(len(chunk))
-    return {**counts, "model": extractor.version}
+
+        return sum_counts(run(c) for c in chunks)
 
 
 def load_graph(settings: Settings, run_id: str, batch_size: int = 2000) -> dict[str, int]:

@@ -32,6 +32,7 @@ def night(settings, monkeypatch, model: str, run_id: str) -> None:
     """The night's own extract and load stages, with the serving extractor replaced by `model`'s."""
     ex = extractor(model)
     monkeypatch.setattr("medkb.nlp.serving.build_extractor", lambda *a, **k: ex)
+    monkeypatch.setattr("medkb.pipelines.kb_extraction._EXTRACTORS", {})  # the per-process cache
     kb_refresh.extract_literature(settings, run_id)
     kb_refresh.load_graph(settings, run_id)
 

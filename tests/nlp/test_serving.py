@@ -70,8 +70,9 @@ def test_the_shipped_champion_is_imported_and_tags_a_known_sentence(pg, settings
     monkeypatch.setenv("MEDKB_MODEL_REGISTRY", str(tmp_path))
     with caplog.at_level(logging.INFO):
         extractor = build_extractor(replace(settings, extractor="model"), pg, precision="fp32")
-    champ = champion(pg, "ner")
-    assert champ is not None and champ.status == "champion" and extractor.version == champ.version
+    champ, relations = champion(pg, "ner"), champion(pg, "re")
+    assert champ is not None and relations is not None  # both shipped serving releases were imported
+    assert extractor.version == f"{champ.version}+{relations.version}"  # what the run's record names
     assert f"imported the shipped release {champ.version}" in caplog.text
     text = "Cocaine caused seizures and hypertension in rats given naloxone."
     [doc] = extractor.extract([SourceDoc("PMID:1", "Famotidine-associated delirium.", text, "test", 1)])
