@@ -122,12 +122,12 @@ def _promote(args: argparse.Namespace) -> int:
     from medkb import registry
     from medkb.db.postgres import connect
 
-    policy = registry.GatePolicy.load()
-    if args.margin is not None:
-        policy = replace(policy, margin=args.margin)
-    if args.tolerance is not None:
-        policy = replace(policy, tolerance=args.tolerance)
     with connect(Settings.from_env()) as conn:
+        policy = registry.GatePolicy.load(kind=registry.get(conn, args.version).kind)  # the version's own kind
+        if args.margin is not None:
+            policy = replace(policy, margin=args.margin)
+        if args.tolerance is not None:
+            policy = replace(policy, tolerance=args.tolerance)
         d = registry.promote(conn, args.version, policy, force=args.force)
     print(("promoted " if d.promote else "not promoted ") + d.version + ": " + "; ".join(d.reasons))
     return 0 if d.promote else 3

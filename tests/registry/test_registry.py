@@ -104,3 +104,13 @@ def test_two_trainings_started_together_get_different_versions(pg, settings, reg
     second = registry.reserve_version(pg, settings)  # the first is not registered yet
     assert first != second and first.is_dir() and second.is_dir()
     assert int(second.name.rsplit("-", 1)[1]) == int(first.name.rsplit("-", 1)[1]) + 1
+
+
+def test_the_promote_command_gates_a_version_by_its_own_kind(pg, settings, reg):
+    """An `re` model at micro F1 60 passes the `re` policy's bar (50) though it is under NER's (75)."""
+    from medkb.cli import main
+
+    registry.register(pg, model_dir(reg, "r", 60, 60, 60), settings, version="re-t-1", kind="re")
+    pg.commit()
+    assert main(["model", "promote", "re-t-1"]) == 0
+    assert registry.champion(pg, "re").version == "re-t-1"
