@@ -1,5 +1,6 @@
 """Kill the whole refresh anywhere: SIGKILL a night at seeded points inside ingest, validation,
-extraction and load, run it again (the same run id, as an Airflow retry does), and compare with an
+extraction and load (the seeded n-th Python call of the stage: MEDKB_KILL_STAGES picks the stages,
+MEDKB_KILL_SEED the points), run it again (the same run id, as an Airflow retry does), and compare with an
 uninterrupted night: the same Postgres counts and the same graph dump.
 
 tests/kb/test_loader.py kills the loader alone; this kills the night around it. The night takes
@@ -14,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -31,15 +31,39 @@ KILL_STAGES = tuple(os.environ.get("MEDKB_KILL_STAGES",
 TABLES = ("staged_documents", "extracted_mentions", "extracted_assertions", "quarantine", "source_watermarks")
 
 _NIGHT = """
+import os
+import signal
 import sys
+import time
 from dataclasses import replace
 from medkb.pipelines import kb_refresh
 from medkb.settings import Settings
 
+KILL = os.environ.get("MEDKB_KILL_AT", "")  # "stage:n": SIGKILL this process at the stage's n-th call
+COUNT = set(os.environ.get("MEDKB_COUNT_CALLS", "").split(","))  # stages whose calls are counted
+
 def marked(stage):
     def run(settings, run_id, params):
         print("stage", stage.name, flush=True)
-        return stage.run(settings, run_id, params)
+        calls = [0]
+        target = int(KILL.split(":")[1]) if KILL.split(":")[0] == stage.name else 0
+
+        def hook(frame, event, arg):  # Python function calls (and resumptions) of this thread
+            if event == "call":
+                calls[0] += 1
+                if calls[0] == target:
+                    print("kill", stage.name, calls[0], flush=True)
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        if target or stage.name in COUNT:
+            sys.setprofile(hook)
+        t0 = time.perf_counter()
+        try:
+            out = stage.run(settings, run_id, params)
+        finally:
+            sys.setprofile(None)
+        print("stage-end", stage.name, round(time.perf_counter() - t0, 4), calls[0], flush=True)
+        return out
     return replace(stage, run=run)
 
 kb_refresh.STAGES = tuple(marked(s) for s in kb_refresh.STAGES)
@@ -49,20 +73,30 @@ print("night done", flush=True)
 """
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "MEDKB_EXTRACTOR": "dictionary", "MEDKB_RELATIONS": "cue_words"}
+def _env(tmp_path: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "MEDKB_EXTRACTOR": "dictionary", "MEDKB_RELATIONS": "cue_words",
+            "MEDKB_KILL_AT": "", "MEDKB_COUNT_CALLS": "", **extra}
 
 
-def _start(tmp_path: Path) -> subprocess.Popen:
+def _night(tmp_path: Path, **extra: str) -> tuple[int, str]:
+    """One night in its own process (a kill point, if any, in `extra`); its exit status and output."""
     (tmp_path / "no-fhir").mkdir(exist_ok=True)
-    return subprocess.Popen([sys.executable, "-c", _NIGHT, str(MEDLINE), str(tmp_path / "no-fhir")], cwd=ROOT,
-                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.run([sys.executable, "-c", _NIGHT, str(MEDLINE), str(tmp_path / "no-fhir")], cwd=ROOT,
+                          env=_env(tmp_path, extra), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          timeout=1800)
+    return proc.returncode, proc.stdout
 
 
-def _night(tmp_path: Path) -> None:
-    proc = _start(tmp_path)
-    out, _ = proc.communicate(timeout=900)
-    assert proc.returncode == 0 and "night done" in out, out
+def _stage_ends(out: str) -> dict[str, tuple[float, int]]:
+    """stage -> (seconds, Python calls counted) from a night's output."""
+    return {w[1]: (float(w[2]), int(w[3])) for w in (line.split() for line in out.splitlines())
+            if w[:1] == ["stage-end"]}
+
+
+def _whole_night(tmp_path: Path, **extra: str) -> dict[str, tuple[float, int]]:
+    rc, out = _night(tmp_path, **extra)
+    assert rc == 0 and "night done" in out, out
+    return _stage_ends(out)
 
 
 def _counts(settings) -> dict[str, int]:
@@ -87,37 +121,36 @@ def _empty(settings, graph) -> None:
 
 
 def test_a_night_killed_anywhere_and_run_again_equals_an_uninterrupted_night(settings, pg, graph, tmp_path, capsys):
+    """The kill point is the seeded n-th Python call inside the stage (counted in the uninterrupted
+    night), so it lands inside the stage however fast the machine is: a fixed delay after the stage
+    began landed after ingest (0.2 s here), in validation. The night SIGKILLs itself there."""
     pg.commit()
-    _night(tmp_path)
+    took = _whole_night(tmp_path, MEDKB_COUNT_CALLS=",".join(KILL_STAGES))
     expected = (_counts(settings), canonical_dump(graph))
     with capsys.disabled():
-        print(f"\nuninterrupted night: {expected[0]}", flush=True)
+        print(f"\nuninterrupted night: {expected[0]}; stage (seconds, calls) {took}", flush=True)
     assert expected[0]["state:loaded"] == 6 and expected[1]["labels"].get("Document") == 6
 
     rng = random.Random(SEED)
     outcomes = []
     for stage in KILL_STAGES:
         _empty(settings, graph)
-        delay = round(rng.uniform(0.0, 2.0), 2)
-        proc = _start(tmp_path)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip() == f"stage {stage}":
-                break
-        time.sleep(delay)
-        killed = proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
+        at = max(1, int(rng.uniform(0.05, 0.95) * took[stage][1]))
+        rc, out = _night(tmp_path, MEDKB_KILL_AT=f"{stage}:{at}")
+        in_stage = rc == -signal.SIGKILL and f"kill {stage} {at}" in out and f"stage-end {stage} " not in out
         interrupted = _counts(settings)
-        _night(tmp_path)  # the retry
+        _whole_night(tmp_path)  # the retry
         got = (_counts(settings), canonical_dump(graph))
-        outcomes.append((stage, delay, killed, interrupted.get("state:loaded", 0), got == expected))
+        point = f"{stage} call {at}/{took[stage][1]}"
+        outcomes.append((point, in_stage, interrupted, got == expected))
         with capsys.disabled():
-            print(f"\nkill point {stage} +{delay}s: {'killed' if killed else 'had finished'}, "
-                  f"{interrupted.get('state:loaded', 0)} loaded at the kill, rerun equal: {got == expected}", flush=True)
-        assert got[0] == expected[0], (stage, delay)
-        assert got[1] == expected[1], (stage, delay)
+            print(f"\nkill point {point}: {'killed inside it' if in_stage else f'NOT killed inside it (exit {rc})'}; "
+                  f"at the kill {interrupted}; rerun equal: {got == expected}", flush=True)
+        assert in_stage, f"the kill at {point} did not land inside the stage: {out[-500:]}"
+        assert got[0] == expected[0], (point, got[0], expected[0])
+        assert got[1] == expected[1], point
     with capsys.disabled():
         print(f"\nkill points (seed {SEED}): " + "; ".join(
-            f"{s} +{d}s {'killed' if k else 'had finished'}, {n} loaded at the kill, rerun {'equal' if ok else 'DIFFERS'}"
-            for s, d, k, n, ok in outcomes))
+            f"{p} {'killed inside' if k else 'NOT inside'}, {i.get('state:loaded', 0)} loaded and "
+            f"{i.get('staged_documents', 0)} staged at the kill, rerun {'equal' if ok else 'DIFFERS'}"
+            for p, k, i, ok in outcomes))
