@@ -122,7 +122,7 @@ def read_phenopackets(path: Path, pseudonymiser: Pseudonymiser, ids: HpoIdMap) -
     """Yield the cases (or rejections) of one file; raise SourceFileError if the file is unreadable."""
     path = Path(path)
     kind = _kind(path)
-    label = f"file-{pseudonymiser.token(path.name, 'file')[:20]}"  # file names carry the case id
+    label = pseudonymiser.file_label(path.name)  # file names carry the case id (as FHIR's: find_file)
     if kind == "json":
         try:
             text = path.read_text(encoding="utf-8")

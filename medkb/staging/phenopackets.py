@@ -59,7 +59,7 @@ def ingest_phenopacket_paths(settings: Settings, paths: Sequence[Path], run_id: 
     skipped = failed = 0
     notes = {"terms_replaced": 0, "terms_unknown": 0}
     for path in files:
-        label = f"file-{pseudo.token(path.name, 'file')[:20]}"
+        label = pseudo.file_label(path.name)  # file names carry the case id: stored and logged as this
         digest = _sha256(path)
         try:
             with connect(settings) as conn:

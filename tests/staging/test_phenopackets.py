@@ -60,3 +60,50 @@ def test_the_suite_quarantines_a_case_without_observed_terms(pg, settings, tmp_p
     assert entry and entry[0]["reasons"][0]["expectation"] == "observed_terms_present"
     state = fetch_all(pg, "SELECT state FROM staged_cases WHERE case_key = %s", (victim,))[0]["state"]
     assert state == "quarantined"
+
+
+def test_file_names_are_stored_and_logged_as_keyed_labels(pg, settings, tmp_path, caplog):
+    """Phenopacket file names carry case ids (PMID_<pmid>_<n>, or a patient's name): like FHIR's, every
+    place that names the file holds `Pseudonymiser.file_label` instead, and `find_file` finds it again."""
+    import json
+    import logging
+
+    from medkb.sources.pseudonym import Pseudonymiser, find_file
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    names = ["Jane_Roe_PMID_15266616_1.jsonl.gz", "John_Doe_PMID_3_1.jsonl.gz", "Mary_Major_case.json"]
+    shutil.copy(LINES, drop / names[0])
+    (drop / names[1]).write_bytes(b"\x1f\x8b truncated")  # unreadable: a quarantine entry and an error log
+    (drop / names[2]).write_text('{"id": "x"}')  # readable, rejected: no diagnosis
+    with caplog.at_level(logging.DEBUG):
+        counts = ingest_phenopacket_paths(settings, [drop], "run-pp-names", IDS)
+    assert counts["files"] == 3 and counts["files_failed"] == 1
+
+    p = Pseudonymiser(settings.pseudonym_key)
+    labels = {p.file_label(n) for n in names}
+    stored = {
+        "ingested_files.name": [r["name"] for r in fetch_all(
+            pg, "SELECT name FROM ingested_files WHERE source = 'phenopacket'")],
+        "staged_cases.origin": [r["origin"] for r in fetch_all(
+            pg, "SELECT origin FROM staged_cases WHERE source = 'phenopacket'")],
+        "source_watermarks": [r["position"] for r in fetch_all(
+            pg, "SELECT position FROM source_watermarks WHERE source = 'phenopacket'")],
+        "quarantine.source_key": [r["source_key"] for r in fetch_all(
+            pg, "SELECT source_key FROM quarantine WHERE source = 'phenopacket'")],
+    }
+    assert set(stored["ingested_files.name"]) == {p.file_label(names[0]), p.file_label(names[2])}
+    assert set(stored["staged_cases.origin"]) == {p.file_label(names[0])}
+    assert stored["source_watermarks"] and set(stored["source_watermarks"]) <= labels
+    assert p.file_label(names[1]) in stored["quarantine.source_key"]
+    quarantine_text = json.dumps(fetch_all(pg, "SELECT source_key, reasons, payload FROM quarantine "
+                                               "WHERE source = 'phenopacket'"), default=str)
+    assert p.file_label(names[1]) in quarantine_text and p.file_label(names[2]) in quarantine_text
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    assert p.file_label(names[1]) in logs  # the unreadable file is logged, by its label
+    everything = json.dumps(stored) + quarantine_text + logs
+    for n in names:
+        for part in (n, n.split(".")[0], "Jane_Roe", "John_Doe", "Mary_Major", "PMID_3_1"):
+            assert part not in everything, part
+    for n in names:
+        assert find_file(p, p.file_label(n), str(drop)) == [str(drop / n)]
