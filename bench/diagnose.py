@@ -24,8 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from medkb.rules.phenotype_index import PhenotypeIndex, build_index, inputs_from_files, load_index
+from medkb.rules.phenotype_index import (
+    PhenotypeIndex,
+    build_index,
+    compute_matrices,
+    inputs_from_files,
+    load_index,
+)
 from medkb.rules.ranking import (
+    DEFAULT_PARAMS,
+    LR_PARAMS,
     RankingParams,
     kept_annotations,
     rank_case,
@@ -226,10 +234,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip", action="append", default=[], choices=("phenopackets", "simulated", "synthea"))
     p.add_argument("--synthea-bundles", type=Path, help="score these FHIR bundles instead of the cached cohort")
     p.add_argument("--hpo-files", action="store_true", help="build the index from hp.obo/phenotype.hpoa")
-    p.add_argument("--alpha", type=float, default=RankingParams.alpha)
-    p.add_argument("--delta", type=float, default=RankingParams.delta)
-    p.add_argument("--sibling", type=float, default=RankingParams.sibling)
-    p.add_argument("--size-prior", type=float, default=RankingParams.size_prior)
+    p.add_argument("--model", default=DEFAULT_PARAMS.model, choices=("mixture", "lr"),
+                   help="mixture (default) or lr, the earlier LIRICAL-like model (its own defaults below)")
+    p.add_argument("--nu", type=float, help="mixture: share of noise terms")
+    p.add_argument("--rho", type=float, help="mixture: chance a feature is reported as its own term")
+    p.add_argument("--step", type=float, help="mixture: weight per step up beyond the parent")
+    p.add_argument("--alpha", type=float, help="lr: LR floor")
+    p.add_argument("--delta", type=float, help="excluded terms: chance an annotated feature is reported absent")
+    p.add_argument("--sibling", type=float, help="lr: weight of a common-ancestor match")
+    p.add_argument("--size-prior", type=float)
     p.add_argument("--propagation", default="noisy_or", choices=("noisy_or", "max"))
     p.add_argument("--no-excluded", action="store_true", help="ignore excluded terms")
     p.add_argument("--default-frequency", type=float, default=0.5, help="for annotations without a frequency")
@@ -238,9 +251,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    params = RankingParams(alpha=args.alpha, delta=args.delta, sibling=args.sibling, size_prior=args.size_prior,
-                           use_excluded=not args.no_excluded)
+    base_params = LR_PARAMS if args.model == "lr" else DEFAULT_PARAMS
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name)
+        return getattr(base_params, name) if v is None else v
+
+    params = RankingParams(model=args.model, nu=pick("nu"), alpha=pick("alpha"), delta=pick("delta"),
+                           sibling=pick("sibling"), size_prior=pick("size_prior"), use_excluded=not args.no_excluded)
     index, index_info = get_index(args)
+    if args.rho is not None or args.step is not None:
+        index.rho = index.rho if args.rho is None else args.rho
+        index.step = index.step if args.step is None else args.step
+        compute_matrices(index)
     baseline = Baseline(index)
     result: dict[str, Any] = {}
     base: dict[str, Any] = {"method": "count of exactly matching annotated terms (diseases_for_phenotypes)"}
@@ -260,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["baseline"] = base
     tp_cases = cases or [{"observed": c.observed, "excluded": ()} for c in simulate(index, SCENARIOS[1], 300, 0)]
     result["throughput"] = {"ranking": throughput_section(index, tp_cases, params), "index": index_info}
-    result["params"] = {"alpha": params.alpha, "delta": params.delta, "sibling": params.sibling, "size_prior": params.size_prior,
+    result["params"] = {"model": params.model, "nu": params.nu, "rho": index.rho, "step": index.step,
+                        "alpha": params.alpha, "delta": params.delta, "sibling": params.sibling, "size_prior": params.size_prior,
                         "propagation": args.propagation, "use_excluded": params.use_excluded,
                         "default_frequency": args.default_frequency, "seed": args.seed, "cases": args.cases,
                         "cases_file": str(args.cases_file)}

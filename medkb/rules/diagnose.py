@@ -17,7 +17,7 @@ from medkb.rules.mapping import ConceptMapper
 from medkb.rules.ruleset import RuleSet
 
 RANK_TOP = 5
-RANK_ID, RANK_VERSION = "phenotype-ranking", 1
+RANK_ID, RANK_VERSION = "phenotype-ranking", 2  # 2: the per-disease mixture model
 
 
 @dataclass(frozen=True)

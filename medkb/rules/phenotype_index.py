@@ -4,12 +4,15 @@ Built once per graph state (HPO terms, IS_A, OMIM diseases' HAS_PHENOTYPE edges 
 `frequency` and `references`), cached on disk under a key made from the graph's Run nodes, so the
 CLI and the benchmark do not rebuild it per case.
 
-The model (LIRICAL-like likelihood ratios, see ranking.py): for disease d and term a, `P[d, a]` is
-the chance that a patient with d shows a or something more specific (a noisy-or of the annotation
-frequencies at and below a; `max` takes the highest instead), `bg[a]` the same chance for a random
-disease, and `R[d, a] = P[d, a] / bg[a]`. ranking.py scores an observed term from R at the term
-and from the annotations at its ancestors (an imprecise term still counts, less: a general term's
-bg is high).
+The default model (a per-disease mixture, see ranking.py): `M[d, q]` is the chance that one term
+reported for a patient with d is q: each annotation t of d is picked in proportion to its
+frequency (f_t / Σ f) and reported as itself (`rho`) or, imprecisely, as an ancestor (1 − rho,
+spread over the parents of each step and multiplied by `step` for every step beyond the first);
+`mbg[q]` is its mean over all diseases. The earlier model (`model="lr"` in ranking.py) uses
+`P[d, a]`, the chance that a patient with d shows a or something more specific (a noisy-or of the
+annotation frequencies at and below a; `max` takes the highest instead), `bg[a]` the same chance
+for a random disease, and `R[d, a] = P[d, a] / bg[a]`; excluded terms are scored from P and bg in
+both models.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from medkb.kb.client import GraphClient
 log = logging.getLogger(__name__)
 
 ROOT = "HP:0000118"  # Phenotypic abnormality: only its descendants are scored
-INDEX_FORMAT = 4  # bump when the pickled layout or the model changes
+INDEX_FORMAT = 5  # bump when the pickled layout or the model changes
 MAX_FREQUENCY = 0.999  # noisy-or: an obligate feature still leaves room for a missed observation
 PROPAGATIONS = ("max", "noisy_or")
 BIG_COLUMN = 200  # a term annotated (with descendants) to more diseases than this has its max cached
+RHO = 0.5  # mixture: chance that a feature is reported as its annotated term (else as an ancestor)
+STEP = 0.5  # mixture: weight of each step up the ontology beyond the first (the parent)
 
 # HPO frequency classes (HP:0040279 subtree) -> the midpoint of their range.
 FREQUENCY_CLASSES = {
@@ -119,6 +124,10 @@ class PhenotypeIndex:
     propagation: str = "noisy_or"  # max | noisy_or
     big: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # columns worth caching
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # ranking's per-process cache
+    rho: float = RHO
+    step: float = STEP
+    M: sp.csc_matrix | None = None  # diseases × terms: the mixture, chance one reported term is q
+    mbg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per term: mean of M over diseases
 
     @property
     def n_diseases(self) -> int:
@@ -147,6 +156,51 @@ class PhenotypeIndex:
                 if out.get(a, -1.0) < f:
                     out[a] = f
         return out
+
+
+    def kernel(self, t: int) -> dict[int, float]:
+        """K(t, a): the chance that feature t is reported as a (itself: rho; an ancestor: 1 − rho times
+        the best path's product of 1/(number of parents) per step, and `step` per step beyond the first)."""
+        memo = self.memo.setdefault(("kernel", self.rho, self.step), {})
+        k = memo.get(t)
+        if k is not None:
+            return k
+        w = {t: 1.0}
+        frontier = [t]
+        while frontier:
+            nxt = []
+            for c in frontier:
+                par = self.parents[c]
+                if not len(par):
+                    continue
+                s = w[c] / len(par) * (self.step if c != t else 1.0)
+                for p in par.tolist():
+                    if s > w.get(p, 0.0) + 1e-15:
+                        w[p] = s
+                        nxt.append(p)
+            frontier = nxt
+        k = memo[t] = {a: (self.rho if a == t else (1 - self.rho) * v) for a, v in w.items()}
+        return k
+
+    def mixture_row(self, terms: np.ndarray, freqs: np.ndarray) -> dict[int, float]:
+        """M[d, ·] for one disease's annotations: Σ_t f_t / Σ f · K(t, ·)."""
+        return self.mixture_row_explained(terms, freqs)[0]
+
+    def mixture_row_explained(self, terms: np.ndarray,
+                              freqs: np.ndarray) -> tuple[dict[int, float], dict[int, tuple[float, int]]]:
+        """(M[d, ·], for each term the annotation that adds the most to it: (its share, its index))."""
+        out: dict[int, float] = {}
+        best: dict[int, tuple[float, int]] = {}
+        total = float(freqs.sum())
+        if total <= 0:
+            return out, best
+        for t, f in zip(terms.tolist(), freqs.tolist(), strict=True):
+            for a, k in self.kernel(t).items():
+                v = f / total * k
+                out[a] = out.get(a, 0.0) + v
+                if v > best.get(a, (-1.0, 0))[0]:
+                    best[a] = (v, t)
+        return out, best
 
 
 def build_index(inputs: IndexInputs, default_frequency: float = 0.5, propagation: str = "noisy_or") -> PhenotypeIndex:
@@ -214,6 +268,16 @@ def compute_matrices(index: PhenotypeIndex) -> PhenotypeIndex:
     index.P, index.R, index.bg = P, R, bg
     index.memo.clear()
     index.big = np.diff(R.indptr) > BIG_COLUMN
+    rows, cols, vals = [], [], []
+    for d in range(index.n_diseases):
+        row = index.mixture_row(ann_terms[d], ann_freq[d])
+        rows.extend([d] * len(row))
+        cols.extend(row.keys())
+        vals.extend(row.values())
+    index.M = sp.csc_matrix((np.array(vals), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))),
+                            shape=(n_d, n_t))
+    index.mbg = np.asarray(index.M.sum(axis=0)).ravel() / n_d
+    index.memo.clear()
     return index
 
 

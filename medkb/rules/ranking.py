@@ -1,6 +1,16 @@
-"""Rank every OMIM disease for a case's HPO terms with likelihood ratios (LIRICAL-like).
+"""Rank every OMIM disease for a case's HPO terms with likelihood ratios.
 
-For an observed term q and disease d, with P and bg from the index (phenotype_index.py):
+The default model (`model="mixture"`) treats each reported term as drawn from the disease's
+features, in proportion to their frequencies, reported exactly or as an ancestor (M from the
+index, phenotype_index.py), or as noise, uniform over the `Phenotypic abnormality` terms (u):
+
+    LR(q, d) = ((1 - nu) * M[d, q] + nu * u) / ((1 - nu) * mbg[q] + nu * u)
+
+A disease's features share one unit of probability, so a disease annotated with many features
+explains any one term less (no separate size prior is needed), and a rare term is worth no more
+than a common one (what it is worth comes from which diseases have it), so one noise term that a
+wrong disease happens to carry costs the right one less. The model before it (`model="lr"`),
+LIRICAL-like, for an observed term q and disease d, with P and bg from the index:
 
     LR(q, d) = alpha + (1 - alpha) * max over a in {q} ∪ ancestors(q) of P[d, a] / bg[a]
 
@@ -11,7 +21,9 @@ excluded term q counts against the diseases annotated with it or something more 
 
     LR_excluded(q, d) = (1 - (1 - delta) * P[d, q]) / (1 - (1 - delta) * bg[q])
 
-Scores are sums of log10 LRs (a uniform prior). Ties keep disease id order. With
+In both, an excluded term q counts against the diseases annotated with it or something more
+specific, as above. Scores are sums of log10 LRs (plus the size prior, 0 by default). Ties keep
+disease id order. With
 `drop_references`, every annotation whose references all lie in that set is left out (the
 own-PMID protocol) for the diseases that cite them; bg stays that of the whole annotation set.
 """
@@ -32,16 +44,20 @@ KINDS = ("observed", "excluded", "unmatched")
 
 @dataclass(frozen=True)
 class RankingParams:
-    alpha: float = 0.1  # floor of an observed term's LR: noise / missing annotation
-    size_prior: float = 1.5  # log10 prior = -size_prior * log10(number of annotations) of the disease
-    max_ratio: float = math.inf  # cap on P/bg of one term, so one rare (noise) match cannot dominate
-    sibling: float = 0.0  # weight of a match through a common ancestor that is not itself annotated
-    delta: float = 0.4  # chance that an annotated feature is reported absent anyway
+    model: str = "mixture"  # mixture | lr (the earlier LIRICAL-like model)
+    nu: float = 0.4  # mixture: share of a case's terms that are noise (uniform over the scored terms)
+    alpha: float = 0.1  # lr: floor of an observed term's LR: noise / missing annotation
+    size_prior: float = 0.0  # log10 prior = -size_prior * log10(number of annotations) (lr: 1.5)
+    max_ratio: float = math.inf  # lr: cap on P/bg of one term, so one rare (noise) match cannot dominate
+    sibling: float = 0.0  # lr: weight of a match through a common ancestor that is not itself annotated
+    delta: float = 0.8  # chance that an annotated feature is reported absent anyway (lr: 0.4)
     use_excluded: bool = True
     drop_redundant: bool = False  # drop observed terms that are ancestors of another observed term
 
 
 DEFAULT_PARAMS = RankingParams()
+LR_PARAMS = RankingParams(model="lr", size_prior=1.5, delta=0.4)  # the earlier model's chosen values
+MODELS = ("mixture", "lr")
 
 
 @dataclass(frozen=True)
@@ -163,11 +179,19 @@ _EMPTY_F = np.zeros(0)
 def score_terms(index: PhenotypeIndex, terms: CaseTerms, params: RankingParams = DEFAULT_PARAMS,
                 drop_references: Collection[str] = ()) -> np.ndarray:
     """log10 score of every disease; -inf for a disease left with no annotation."""
+    if params.model not in MODELS:
+        raise ValueError(f"ranking model {params.model!r}: use one of {MODELS}")
     scores = _prior(index, params)
-    for q in terms.observed:
-        logs, rows, corr = _observed_log(index, q, params)
-        scores += logs
-        scores[rows] += corr
+    if params.model == "mixture":
+        for q in terms.observed:
+            floor, rows, vals = _mixture_log(index, q, params)
+            scores += floor
+            scores[rows] += vals
+    else:
+        for q in terms.observed:
+            logs, rows, corr = _observed_log(index, q, params)
+            scores += logs
+            scores[rows] += corr
     if params.use_excluded:
         k = 1 - params.delta
         for q in terms.excluded:
@@ -182,6 +206,25 @@ def score_terms(index: PhenotypeIndex, terms: CaseTerms, params: RankingParams =
             scores[d] = (_disease_score(index, d, terms, params, terms_d, freqs_d)[0]
                          if len(terms_d) else -math.inf)
     return scores
+
+
+def _noise(index: PhenotypeIndex, params: RankingParams) -> float:
+    """nu * u: the chance that a reported term is noise and is this term."""
+    key = ("noise", params.nu)
+    if key not in index.memo:
+        index.memo[key] = params.nu / max(int(index.scored.sum()), 1)
+    return index.memo[key]
+
+
+def _mixture_log(index: PhenotypeIndex, q: int, params: RankingParams) -> tuple[float, np.ndarray, np.ndarray]:
+    """log10 LR of observed q under the mixture: (every disease's floor, rows with M > 0, their excess)."""
+    assert index.M is not None
+    noise = _noise(index, params)
+    den = math.log10((1 - params.nu) * index.mbg[q] + noise)
+    s, e = index.M.indptr[q], index.M.indptr[q + 1]
+    rows = index.M.indices[s:e]
+    vals = np.log10((1 - params.nu) * index.M.data[s:e] + noise) - math.log10(noise)
+    return math.log10(noise) - den, rows, vals
 
 
 def _prior(index: PhenotypeIndex, params: RankingParams) -> np.ndarray:
@@ -208,17 +251,40 @@ def _propagated_row(index: PhenotypeIndex, d: int) -> dict[int, float]:
     return dict(zip(csr.indices[s:e].tolist(), csr.data[s:e].tolist(), strict=True))
 
 
+def _mixture_row(index: PhenotypeIndex, d: int) -> tuple[dict[int, float], dict[int, tuple[float, int]]]:
+    """Disease d's row of M with each term's main annotation, computed once per process per disease
+    (the same sums as the index's M)."""
+    rows = index.memo.setdefault("M_rows", {})
+    if d not in rows:
+        rows[d] = index.mixture_row_explained(index.ann_terms[d], index.ann_freq[d])
+    return rows[d]
+
+
 def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: RankingParams,
                    ann_terms: np.ndarray, ann_freq: np.ndarray,
                    prop_from_index: bool = False) -> tuple[float, list[TermContribution]]:
     """One disease, term by term (the explanation); agrees with the vectorised score."""
-    prop = _propagated_row(index, d) if prop_from_index else index.propagate(ann_terms, ann_freq)
+    needs_prop = params.model == "lr" or (params.use_excluded and terms.excluded)
+    prop: dict[int, float] = {}
+    if needs_prop:
+        prop = _propagated_row(index, d) if prop_from_index else index.propagate(ann_terms, ann_freq)
     direct = dict(zip(ann_terms.tolist(), ann_freq.tolist(), strict=True))
     contribs: list[TermContribution] = []
     total = -params.size_prior * math.log10(max(len(ann_terms), 1))
     a_ = params.alpha
     bg = index.bg
-    for q in terms.observed:
+    main: dict[int, tuple[float, int]] = {}
+    if params.model == "mixture":
+        row, main = _mixture_row(index, d) if prop_from_index else index.mixture_row_explained(ann_terms, ann_freq)
+        noise = _noise(index, params)
+        for q in terms.observed:
+            m = row.get(q, 0.0)
+            c = math.log10(((1 - params.nu) * m + noise) / ((1 - params.nu) * index.mbg[q] + noise))
+            total += c
+            matched = index.term_ids[main[q][1]] if m > 0 else None
+            contribs.append(TermContribution(index.term_ids[q], index.term_labels[q], matched, c,
+                                             "observed" if m > 0 else "unmatched"))
+    for q in (terms.observed if params.model == "lr" else ()):
         best, matched = 0.0, None
         for a in index.ancestors[q].tolist():
             if a not in prop:  # nothing annotated at or below a (and then bg[a] may be 0)
@@ -243,7 +309,12 @@ def _disease_score(index: PhenotypeIndex, d: int, terms: CaseTerms, params: Rank
             p = prop.get(q, 0.0)
             c = math.log10((1 - k * p) / (1 - k * index.bg[q]))
             total += c
-            matched = _annotation_under(index, q, ann_terms, ann_freq) if p > 0 else None
+            if p <= 0:
+                matched = None
+            elif q in main:  # mixture: the annotation that weighs most towards q (computed above)
+                matched = index.term_ids[main[q][1]]
+            else:
+                matched = _annotation_under(index, q, ann_terms, ann_freq)
             contribs.append(TermContribution(index.term_ids[q], index.term_labels[q], matched, c, "excluded"))
     for hid in terms.unknown:
         contribs.append(TermContribution(hid, "unknown HPO id (not scored)", None, 0.0, "unmatched"))
@@ -263,9 +334,16 @@ def _annotation_under(index: PhenotypeIndex, a: int, ann_terms: np.ndarray, ann_
     return out
 
 
-def order(scores: np.ndarray) -> np.ndarray:
-    """Disease indices best first; ties by index (disease id order); -inf last."""
-    return np.lexsort((np.arange(len(scores)), -scores))
+def order(scores: np.ndarray, top: int | None = None) -> np.ndarray:
+    """Disease indices best first; ties by index (disease id order); -inf last. With `top`, only
+    the first `top` of that order (found without sorting everything)."""
+    if top is None or top >= len(scores):
+        return np.lexsort((np.arange(len(scores)), -scores))
+    if top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(-scores, top - 1)[top - 1]
+    cand = np.flatnonzero(-scores <= kth)  # every disease scoring at least the top-th best (ties too)
+    return cand[np.lexsort((cand, -scores[cand]))][:top]
 
 
 def rank_of(scores: np.ndarray, d: int) -> int:
@@ -281,7 +359,7 @@ def rank_case(index: PhenotypeIndex, observed: Sequence[str], excluded: Sequence
     """The `top` best diseases for a case, each with every term's contribution."""
     terms = resolve_terms(index, observed, excluded, params)
     scores = score_terms(index, terms, params, drop_references)
-    best = order(scores)[:top]
+    best = order(scores, top)
     drop = set(drop_references)
     out = []
     for i, d in enumerate(best.tolist(), 1):

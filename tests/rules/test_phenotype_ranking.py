@@ -12,8 +12,10 @@ import pytest
 
 from medkb.rules.phenotype_index import build_index, inputs_from_files, load_index, parse_frequency
 from medkb.rules.ranking import (
+    LR_PARAMS,
     RankedDisease,
     RankingParams,
+    order,
     rank_case,
     rank_of,
     resolve_terms,
@@ -56,10 +58,16 @@ def test_exact_terms_rank_their_disease_first_with_contributions(index):
     assert by_term["HP:0007359"].contribution > 0
     assert ranked[0].prior + sum(c.contribution for c in ranked[0].contributions) == pytest.approx(
         ranked[0].score, abs=1e-6)
-    # a disease that explains neither term lists both as unmatched, with the noise floor
+    # a disease that explains neither term lists both as unmatched, with the noise floor:
+    # log10(nu * u / ((1 - nu) * mbg[q] + nu * u)), u uniform over the scored terms
     last = next(r for r in ranked if r.disease_id == "OMIM:100004")
     assert {c.kind for c in last.contributions} == {"unmatched"}
-    assert all(c.contribution == pytest.approx(math.log10(RankingParams().alpha)) for c in last.contributions)
+    nu = RankingParams().nu
+    noise = nu / index.scored.sum()
+    for c in last.contributions:
+        q = index.term_pos[c.hpo_id]
+        assert c.contribution == pytest.approx(math.log10(noise / ((1 - nu) * index.mbg[q] + noise)))
+        assert c.contribution < 0
 
 
 def test_an_imprecise_term_still_counts_but_less(index):
@@ -95,14 +103,35 @@ def test_unknown_and_unscored_ids_are_reported_and_the_rest_ranked(index):
     assert any(c.hpo_id == "HP:9999999" and c.kind == "unmatched" for c in ranked[0].contributions)
 
 
-def test_vectorised_scores_equal_the_explanations(index):
+@pytest.mark.parametrize("params", [RankingParams(), LR_PARAMS], ids=["mixture", "lr"])
+def test_vectorised_scores_equal_the_explanations(index, params):
     for observed, excluded in [(["HP:0007359", "HP:0000252"], ["HP:0000518"]),
                                (["HP:0001250", "HP:0000478"], []), (["HP:0000505"], ["HP:0001249"])]:
-        scores = score_terms(index, resolve_terms(index, observed, excluded))
-        for r in rank_case(index, observed, excluded, top=4):
+        scores = score_terms(index, resolve_terms(index, observed, excluded, params), params)
+        for r in rank_case(index, observed, excluded, top=4, params=params):
             d = index.disease_ids.index(r.disease_id)
             assert r.score == pytest.approx(scores[d], abs=1e-6)
             assert r.prior + sum(c.contribution for c in r.contributions) == pytest.approx(scores[d], abs=1e-6)
+
+
+def test_mixture_kernel_an_ancestor_counts_less_each_step_up(index):
+    # Focal-onset seizure -> Seizure -> Abnormality of the nervous system (tiny HPO)
+    t, parent, grand = (index.term_pos[h] for h in ("HP:0007359", "HP:0001250", "HP:0000707"))
+    k = index.kernel(t)
+    assert set(k) == {t, parent, grand}  # Phenotypic abnormality itself is not scored
+    assert k[t] == pytest.approx(index.rho)
+    assert k[parent] == pytest.approx(1 - index.rho)
+    assert k[grand] == pytest.approx((1 - index.rho) * index.step)
+    # a row of M: each feature's share (frequencies normalised) spread by the kernel
+    d = index.disease_ids.index("OMIM:100001")
+    row = index.mixture_row(index.ann_terms[d], index.ann_freq[d])
+    share = index.ann_freq[d] / index.ann_freq[d].sum()
+    for a, f in zip(index.ann_terms[d].tolist(), share.tolist(), strict=True):
+        assert row[a] >= f * index.rho - 1e-12
+    # two steps up still counts, explained by the annotation that gives it the most weight
+    c2 = next(r for r in rank_case(index, ["HP:0000707"], top=4) if r.disease_id == "OMIM:100001").contributions[0]
+    assert c2.kind == "observed" and c2.contribution > 0
+    assert c2.matched_annotation_id == "HP:0001249"  # its child, one step: more than the grandchild
 
 
 def test_own_pmid_protocol_drops_the_papers_annotations(index):
@@ -122,6 +151,15 @@ def test_own_pmid_protocol_drops_the_papers_annotations(index):
 def test_ties_count_against_the_ranker():
     scores = np.array([1.0, 2.0, 2.0, 0.5])
     assert rank_of(scores, 1) == 2 and rank_of(scores, 2) == 2 and rank_of(scores, 0) == 3
+
+
+def test_top_k_order_equals_the_full_order_ties_and_removed_included():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 5, 200).astype(float)  # many ties
+    scores[rng.choice(200, 20, replace=False)] = -math.inf
+    full = order(scores)
+    for k in (1, 3, 10, 57, 180, 199, 200, 250):
+        assert order(scores, k).tolist() == full[:k].tolist()
 
 
 @pytest.mark.integration
