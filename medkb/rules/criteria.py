@@ -198,6 +198,46 @@ class Latest(_ObservationCriterion):
                        self.name)
 
 
+class ReadingCondition(_ObservationCriterion):
+    """A condition on another observation's reading (used inside `medkb.rule.same_day.v1`)."""
+
+    name: ClassVar[str] = "reading"
+
+
+@register
+class SameDay(_ObservationCriterion):
+    """At least `min_count` days (in the window) with a reading on the threshold's side and, drawn on
+    the same day, a reading that meets `with_reading` (e.g. a raised creatinine on a day whose eGFR
+    is 60 or more: how Synthea records CKD stages 1-2)."""
+
+    name: ClassVar[str] = "medkb.rule.same_day.v1"
+    kind: Literal["medkb.rule.same_day.v1"]
+    with_reading: ReadingCondition
+    min_count: int = Field(default=1, ge=1)
+    window_days: int | None = Field(default=None, gt=0)
+
+    def evaluate(self, case: Case, as_of: date) -> Outcome:
+        usable, broken = self._readings(case, as_of, self.window_days)
+        other, other_broken = self.with_reading._readings(case, as_of, self.window_days)
+        if not usable or not other:
+            return self._no_data(broken) if not usable else self.with_reading._no_data(other_broken)
+        partner: dict[date, Observation] = {}
+        for o in other:
+            if self.with_reading._passes(o):
+                partner.setdefault(o.at.date(), o)  # type: ignore[union-attr]
+        hits: dict[date, tuple[Observation, Observation]] = {}
+        for o in usable:
+            day = o.at.date()  # type: ignore[union-attr]
+            if self._passes(o) and day in partner:
+                hits.setdefault(day, (o, partner[day]))
+        days = sorted(hits)
+        w = self.with_reading
+        detail = (f"{len(days)} day(s) with {'/'.join(self.loinc)} {self.op} {self.value:g} {self.unit} and, the same "
+                  f"day, {'/'.join(w.loinc)} {w.op} {w.value:g} {w.unit} (need {self.min_count})")
+        facts = tuple(f for d in days[-2:] for f in (hits[d][0].fact(), hits[d][1].fact()))
+        return Outcome(MET if len(days) >= self.min_count else UNMET, facts or (usable[-1].fact(),), detail, self.name)
+
+
 @register
 class Trend(_ObservationCriterion):
     """The least-squares slope of the readings in the window, per year, compared with `value`."""

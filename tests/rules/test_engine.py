@@ -60,7 +60,22 @@ def test_ckd_needs_two_low_egfr_readings_90_days_apart(rules):
     apart = case([obs("33914-3", 50, unit, "2023-01-01"), obs("33914-3", 52, unit, "2023-06-01")])
     assert "rule:ckd" not in {s.key for s in evaluate_case(close, rules).suggestions}
     s = {s.key: s for s in evaluate_case(apart, rules).suggestions}["rule:ckd"]
-    assert len([f for f in s.explanation["facts"] if f["type"] == "observation"]) == 2
+    assert len([f for f in s.explanation["facts"] if f["type"] == "observation"]) >= 2
+    # a later normal eGFR says the low readings were acute (ckd v2)
+    recovered = case([obs("33914-3", 50, unit, "2023-01-01"), obs("33914-3", 52, unit, "2023-06-01"),
+                      obs("33914-3", 95, unit, "2024-01-01")])
+    assert "rule:ckd" not in {s.key for s in evaluate_case(recovered, rules).suggestions}
+
+
+def test_ckd_raised_creatinine_on_a_day_with_normal_egfr_same_day_criterion(rules):
+    unit = "mL/min/{1.73_m2}"
+    same = case([obs("2160-0", 1.6, "mg/dL", "2023-03-01T09:00:00"), obs("33914-3", 95, unit, "2023-03-01T09:05:00")])
+    other_day = case([obs("2160-0", 1.6, "mg/dL", "2023-03-01"), obs("33914-3", 95, unit, "2023-04-01")])
+    normal = case([obs("2160-0", 1.0, "mg/dL", "2023-03-01"), obs("33914-3", 95, unit, "2023-03-01")])
+    s = {s.key: s for s in evaluate_case(same, rules).suggestions}["rule:ckd"]
+    assert {f.get("loinc") for f in s.explanation["facts"] if f["type"] == "observation"} >= {"2160-0", "33914-3"}
+    for c in (other_day, normal):
+        assert "rule:ckd" not in {s.key for s in evaluate_case(c, rules).suggestions}
 
 
 def test_not_inverts_and_any_takes_the_first_met_branch(tmp_path):
