@@ -52,11 +52,14 @@ class RefreshParams:
 
     def literature_files(self) -> list[str]:
         """The given MEDLINE files, then the drop folder's, sorted (a missing folder holds none)."""
-        dropped: list[str] = []
-        if self.medline_drop_dir and Path(self.medline_drop_dir).is_dir():
-            folder = Path(self.medline_drop_dir)
-            dropped = sorted(str(p) for p in [*folder.glob("*.xml"), *folder.glob("*.xml.gz")])
-        return [*self.medline_files, *dropped]
+        return [*self.medline_files, *self.dropped_files()]
+
+    def dropped_files(self) -> list[str]:
+        """The drop folder's MEDLINE files, sorted: scanned every night, each read once per content."""
+        if not (self.medline_drop_dir and Path(self.medline_drop_dir).is_dir()):
+            return []
+        folder = Path(self.medline_drop_dir)
+        return sorted(str(p) for p in [*folder.glob("*.xml"), *folder.glob("*.xml.gz")])
 
     @property
     def has_literature_source(self) -> bool:
@@ -87,18 +90,19 @@ def begin(settings: Settings, run_id: str, params: dict[str, Any]) -> str:
 
 def ingest_literature(
     settings: Settings, run_id: str, files: list[str] | None = None, limit: int | None = None, *,
-    configured: bool = False,
+    configured: bool = False, rescanned: list[str] | None = None,
 ) -> dict[str, int]:
     """Stage the given MEDLINE files. With none, a source must still be configured (`configured`:
     a drop folder with nothing new, or PubMed, whose own stage fetches); otherwise the night fails
-    with NoLiteratureSource, saying how to configure one."""
+    with NoLiteratureSource, saying how to configure one. Files in `rescanned` (the drop folder's)
+    already ingested with the same content are skipped: a night reads only what is new there."""
     if not files:
         if not configured:
             raise NoLiteratureSource(NO_SOURCE.format(run_id=run_id))
         return {"files": 0}
     from medkb.staging.ingest import ingest_medline_files
 
-    counts = ingest_medline_files(settings, [Path(f) for f in files], run_id, limit=limit)
+    counts = ingest_medline_files(settings, [Path(f) for f in files], run_id, limit=limit, rescanned=rescanned or ())
     log.info("ingest: %s", counts)
     return counts
 
@@ -183,7 +187,9 @@ def extract_literature(
 def load_graph(settings: Settings, run_id: str, batch_size: int = 2000) -> dict[str, int]:
     """Document nodes for the extracted rows, then their mentions and assertions (the loader checks
     them once; the ones the graph cannot hold go to the quarantine once, here), then the evidence
-    of retracted citations goes; finally the rows are marked loaded."""
+    of citations retracted since the last load goes (the keys are marked taken, in the transaction
+    that marks the rows loaded); finally the rows are marked loaded. Nothing here reads the whole
+    corpus: the night pays for its own documents and retractions."""
     from medkb.kb.client import GraphClient
     from medkb.kb.documents import merge_documents
     from medkb.kb.retraction import retract_documents
@@ -194,9 +200,10 @@ def load_graph(settings: Settings, run_id: str, batch_size: int = 2000) -> dict[
         with GraphClient(settings.neo4j) as graph:
             counts = merge_documents(graph, rows, run_id, batch_size=batch_size)
             knowledge = _load_knowledge(conn, graph, run_id, sorted({doc_id(r["source_key"]) for r in rows}), batch_size)
-            retracted_keys = staged.retracted_keys(conn)
+            retracted_keys = staged.pending_retractions(conn)
             retracted = (retract_documents(graph, [doc_id(k) for k in retracted_keys], run_id) if retracted_keys
                          else {"retracted_documents": 0})
+        staged.mark_retractions_applied(conn, retracted_keys, run_id)
         staged.advance_state(conn, "extracted", "loaded", staged.keys_of(rows))
     return {"documents": len(rows), **{k: v for k, v in counts.items() if v},
             **{f"kb_{k}": v for k, v in {**knowledge, **retracted}.items()}}
@@ -270,7 +277,8 @@ def _pubmed(settings: Settings, run_id: str, p: RefreshParams) -> dict[str, Any]
 # refresh's (medkb_records_refresh); `ingest_records` below stays for callers of this module.
 STAGES: tuple[Stage, ...] = (
     Stage("ingest_literature", "ingest",
-          lambda s, r, p: ingest_literature(s, r, p.literature_files(), p.limit, configured=p.has_literature_source)),
+          lambda s, r, p: ingest_literature(s, r, p.literature_files(), p.limit, configured=p.has_literature_source,
+                                            rescanned=p.dropped_files())),
     Stage("ingest_pubmed", "pubmed", _pubmed),
     Stage("validate_literature", "validate", lambda s, r, p: validate_literature(s, r)),
     Stage("extract_literature", "extract", lambda s, r, p: extract_literature(s, r)),

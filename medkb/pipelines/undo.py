@@ -3,9 +3,11 @@
 The graph side is `medkb.kb.rollback.rollback_run` (what the run added goes, what it changed comes
 back). The Postgres side makes the next night do the work again: the staged documents whose graph
 state the run created or changed go back from `loaded` to `extracted` (their extractions are still
-in `extracted_*`, so the next load takes them as they are), and the run's record says it was rolled
-back, when, and with which counts. Which documents those are is read from the graph *before* it is
-rolled back; a run that later runs built on is refused (by the graph side) before anything changes.
+in `extracted_*`, so the next load takes them as they are), the retractions the run applied are
+pending again (the next night applies them, as it did before nights took only pending ones), and
+the run's record says it was rolled back, when, and with which counts. Which documents those are
+is read from the graph *before* it is rolled back; a run that later runs built on is refused (by
+the graph side) before anything changes.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def rollback_night(settings: Settings, run_id: str, force: bool = False) -> dict
     pmids = sorted({pmid_of(d) for d in docs})
     with connect(settings) as conn:
         counts["documents_requeued"] = execute(conn, _REQUEUE, (pmids,)) if pmids else 0
+        # the retractions the run took are pending again: the next night drops their evidence anew
+        counts["retractions_pending_again"] = execute(
+            conn, "UPDATE staged_documents SET graph_retracted_run = NULL WHERE graph_retracted_run = %s", (run_id,))
         counts["pipeline_run_recorded"] = execute(
             conn,
             "UPDATE pipeline_runs SET status = 'rolled_back', rolled_back_at = now(), rollback = %s "

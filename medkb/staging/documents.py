@@ -103,7 +103,8 @@ def retract(conn: Any, retractions: Iterable[Retraction], run_id: str) -> int:
         )
         marked = execute(
             conn,
-            """UPDATE staged_documents SET retracted = true, run_id = %s, updated_at = now()
+            """UPDATE staged_documents SET retracted = true, graph_retracted_run = NULL, run_id = %s,
+                      updated_at = now()
                WHERE source = %s AND source_key = %s AND NOT retracted""",
             (run_id, r.source, r.key),
         )
@@ -157,9 +158,25 @@ def keys_of(rows: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
 
 
 def retracted_keys(conn: Any) -> list[str]:
-    """Every key a source has retracted, ordered (the graph drops their evidence each night)."""
+    """Every key a source has retracted, ordered."""
     rows = fetch_all(conn, "SELECT DISTINCT source_key FROM staged_documents WHERE retracted ORDER BY source_key")
     return [r["source_key"] for r in rows]
+
+
+def pending_retractions(conn: Any) -> list[str]:
+    """The retracted keys the graph has not taken yet, ordered: a night drops their evidence, then
+    `mark_retractions_applied` (a rollback of that night makes them pending again)."""
+    rows = fetch_all(conn, "SELECT DISTINCT source_key FROM staged_documents "
+                     "WHERE retracted AND graph_retracted_run IS NULL ORDER BY source_key")
+    return [r["source_key"] for r in rows]
+
+
+def mark_retractions_applied(conn: Any, keys: list[str], run_id: str) -> int:
+    """Record that `run_id` dropped these retracted keys' evidence from the graph."""
+    if not keys:
+        return 0
+    return execute(conn, "UPDATE staged_documents SET graph_retracted_run = %s "
+                   "WHERE retracted AND graph_retracted_run IS NULL AND source_key = ANY(%s)", (run_id, keys))
 
 
 def recent_abstracts(conn: Any, limit: int) -> list[dict[str, Any]]:

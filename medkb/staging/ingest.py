@@ -1,23 +1,27 @@
 """Stage literature files (MEDLINE, PubTator, BioC) into Postgres, one transaction per file.
 
-Each file's rows and its watermark commit together, so a crash leaves both or neither. A file
-that cannot be read is rolled back and gets one quarantine entry naming the file and the reason;
-the other files go on. Records a reader rejects go to the quarantine with their raw payload.
+Each file's rows, its watermark and its `ingested_files` row (name, sha256, the `limit` it was
+read with) commit together, so a crash leaves all or none. A file that cannot be read is rolled
+back and gets one quarantine entry naming the file and the reason; the other files go on. Records
+a reader rejects go to the quarantine with their raw payload. A file in `rescanned` (a drop folder
+the night scans again) that was already read whole with the same content is skipped, so a night
+reads its new files only; a file named explicitly is always read again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import psycopg2.extras
 
-from medkb.db.postgres import connect
+from medkb.db.postgres import connect, execute, fetch_all
 from medkb.errors import SourceFileError
 from medkb.settings import Settings
 from medkb.sources.citations import Citation, Retraction
@@ -38,10 +42,12 @@ class IngestFailed(RuntimeError):
 
 
 def ingest_medline_files(
-    settings: Settings, files: Iterable[Path], run_id: str, limit: int | None = None
+    settings: Settings, files: Iterable[Path], run_id: str, limit: int | None = None,
+    rescanned: Collection[str | Path] = (),
 ) -> dict[str, int]:
-    """Stage MEDLINE files. `limit` caps the records taken from each file (for demos and tests)."""
-    return ingest_files(settings, files, run_id, read_medline, SOURCE, limit=limit)
+    """Stage MEDLINE files. `limit` caps the records taken from each file (for demos and tests);
+    files in `rescanned` already read with the same content (and no smaller limit) are skipped."""
+    return ingest_files(settings, files, run_id, read_medline, SOURCE, limit=limit, rescanned=rescanned)
 
 
 def ingest_files(
@@ -52,18 +58,30 @@ def ingest_files(
     source: str,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    rescanned: Collection[str | Path] = (),
 ) -> dict[str, int]:
-    """Stage each file in its own transaction with its watermark; return staged/updated/... counts."""
+    """Stage each file in its own transaction with its watermark; return staged/updated/... counts.
+
+    `rescanned`: files of a drop folder scanned again every night; one already read with the same
+    name and content, whole or with a limit at least `limit`, is skipped (counted in files_skipped).
+    """
     total = StageCounts()
     failed: list[str] = []
-    n_files = 0
+    n_files = skipped = 0
+    again = {str(Path(p)) for p in rescanned}
     for path in files:
         path = Path(path)
         n_files += 1
         try:
             with connect(settings) as conn:
+                digest = file_sha256(path)
+                if str(path) in again and _already_read(conn, source, path.name, digest, limit):
+                    skipped += 1
+                    log.info("%s %s: already ingested with this content, skipped", source, path.name)
+                    continue
                 counts = stage_records(conn, _limited(reader(path), limit), run_id, progress)
                 set_watermark(conn, source, path.name, run_id)
+                _record_file(conn, source, path.name, digest, run_id, limit, counts)
         except SourceFileError as exc:
             log.error("%s: %s", source, exc)
             failed.append(str(exc))
@@ -74,7 +92,46 @@ def ingest_files(
         add_counts(total, counts)
     if n_files and len(failed) == n_files:
         raise IngestFailed(f"{source}: no file could be read: " + "; ".join(failed))
-    return {**total.as_dict(), "files": n_files, "files_failed": len(failed)}
+    return {**total.as_dict(), "files": n_files, "files_failed": len(failed), "files_skipped": skipped}
+
+
+def file_sha256(path: Path) -> str:
+    """The file's content hash; a file that cannot be opened is the reader's to report (empty here)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _covers(read_with: int | None, limit: int | None) -> bool:
+    """A read with limit `read_with` (None: whole file) took every record a read with `limit` takes."""
+    return read_with is None or (limit is not None and read_with >= limit)
+
+
+def _already_read(conn: Any, source: str, name: str, digest: str, limit: int | None) -> bool:
+    if not digest:
+        return False
+    rows = fetch_all(conn, "SELECT counts FROM ingested_files WHERE source = %s AND name = %s AND sha256 = %s",
+                     (source, name, digest))
+    return bool(rows) and "limit" in rows[0]["counts"] and _covers(rows[0]["counts"]["limit"], limit)
+
+
+def _record_file(conn: Any, source: str, name: str, digest: str, run_id: str, limit: int | None,
+                 counts: StageCounts) -> None:
+    """The file's `ingested_files` row, in its staging transaction; a read covering more replaces it."""
+    if not digest:
+        return
+    body = json.dumps({**counts.as_dict(), "limit": limit})
+    if execute(conn, "INSERT INTO ingested_files (source, name, sha256, run_id, counts) VALUES (%s, %s, %s, %s, %s) "
+               "ON CONFLICT DO NOTHING", (source, name, digest, run_id, body)):
+        return
+    if not _already_read(conn, source, name, digest, limit):
+        execute(conn, "UPDATE ingested_files SET run_id = %s, counts = %s, ingested_at = now() "
+                "WHERE source = %s AND name = %s AND sha256 = %s", (run_id, body, source, name, digest))
 
 
 def stage_records(

@@ -70,3 +70,50 @@ def test_a_record_the_graph_cannot_hold_goes_to_quarantine_and_the_rest_loads(se
     assert entry["stage"] == "load" and "score 5.0 outside 0..1" in str(entry["reasons"])
     assert entry["payload"]["object_id"] == "MESH:D003920" and entry["payload"]["score"] == 5.0
     assert graph.read("MATCH (:Chemical)-[i:INDUCES]->(d:Disease) RETURN d.id AS d") == [{"d": "MESH:D014202"}]
+
+
+def test_a_night_applies_the_retractions_since_the_last_load_only(settings, pg, graph):
+    """Issue 13: a night no longer re-applies every retraction ever staged; a retraction still
+    takes effect in the night after it is staged, later nights leave it alone, and rolling that
+    night back makes it pending again (the next night applies it anew, as nights used to)."""
+    from medkb.db.postgres import fetch_all
+    from medkb.pipelines.undo import rollback_night
+    from medkb.sources.citations import Retraction
+    from medkb.staging.documents import pending_retractions, retract
+
+    def induces() -> list[dict]:
+        return graph.read("MATCH (:Chemical {id: 'MESH:D008094'})-[i:INDUCES]->() RETURN i.docs AS n")
+
+    for pmid in ("31", "32", "33"):
+        _stage(pg, pmid)
+    load_graph(settings, "N1")
+    assert induces() == [{"n": 3}]
+    assert retract(pg, [Retraction("medline", "32"), Retraction("medline", "99")], "N2-ingest") == 2
+    pg.commit()
+    assert pending_retractions(pg) == ["32"]  # 99 was never staged: nothing of it can be in the graph
+    counts = load_graph(settings, "N2")
+    assert counts["kb_retracted_documents"] == 1 and counts["kb_relationships_removed"] >= 2
+    assert induces() == [{"n": 2}]
+    assert graph.read("MATCH (d:Document {id: 'PMID:32'}) RETURN d.retracted AS r") == [{"r": True}]
+    pg.rollback()
+    assert pending_retractions(pg) == []
+    assert fetch_all(pg, "SELECT DISTINCT graph_retracted_run AS r FROM staged_documents WHERE retracted") == [
+        {"r": "N2"}]
+    after = canonical_dump(graph)
+
+    again = load_graph(settings, "N3")  # the retraction is taken: this night does not touch it
+    assert (again["documents"], again["kb_retracted_documents"]) == (0, 0)
+    assert canonical_dump(graph) == after
+
+    rollback_night(settings, "N2")  # the evidence of 32 comes back, and its retraction is pending again
+    assert induces() == [{"n": 3}]
+    pg.rollback()
+    assert pending_retractions(pg) == ["32"]
+    assert load_graph(settings, "N4")["kb_retracted_documents"] == 1
+    assert induces() == [{"n": 2}]
+    assert graph.read("MATCH (d:Document {id: 'PMID:32'}) RETURN d.retracted AS r") == [{"r": True}]
+
+    _stage(pg, "34", retracted=True)  # retracted before it was ever loaded: never in the graph
+    n5 = load_graph(settings, "N5")
+    assert (n5["documents"], n5["kb_retracted_documents"]) == (0, 1)
+    assert graph.read("MATCH (d:Document {id: 'PMID:34'}) RETURN d.id AS id") == []

@@ -127,3 +127,25 @@ def test_run_fails_when_no_file_is_readable(pg, settings, tmp_path: Path) -> Non
     with pytest.raises(IngestFailed, match="empty.xml.gz: empty file"):
         ingest_medline_files(settings, [empty], "run-1")
     assert get_watermark(pg, "medline") is None
+
+
+def test_a_rescanned_drop_file_is_read_once_per_content_and_limit(pg, settings, tmp_path: Path) -> None:
+    """Issue 13: a night re-scans its drop folder; a file already read whole with the same content
+    is skipped (the night reads only its new files), a file named explicitly is read again."""
+    f = _write(tmp_path, "night0001.xml.gz", FIXTURE.read_text())
+    first = ingest_medline_files(settings, [f], "run-1", limit=2, rescanned=[f])
+    assert (first["staged"], first["files_skipped"]) == (2, 0)
+    wider = ingest_medline_files(settings, [f], "run-2", rescanned=[f])  # read with limit 2: not all of it
+    assert (wider["staged"], wider["unchanged"], wider["files_skipped"]) == (2, 2, 0)
+    before = _rows(pg)
+    again = ingest_medline_files(settings, [f], "run-3", rescanned=[f])
+    assert (again["staged"], again["unchanged"], again["files_skipped"]) == (0, 0, 1)
+    assert ingest_medline_files(settings, [f], "run-4", limit=3, rescanned=[f])["files_skipped"] == 1
+    assert _rows(pg) == before
+    explicit = ingest_medline_files(settings, [f], "run-5")  # not a rescan: read again, nothing changes
+    assert (explicit["unchanged"], explicit["files_skipped"]) == (4, 0)
+    recorded = fetch_all(pg, "SELECT run_id, counts->'limit' AS lim FROM ingested_files WHERE source = 'medline'")
+    assert recorded == [{"run_id": "run-2", "lim": None}]
+    f.write_bytes(gzip.compress(FIXTURE.read_text().replace("</ArticleTitle>", " (rev)</ArticleTitle>", 1).encode()))
+    changed = ingest_medline_files(settings, [f], "run-6", rescanned=[f])  # new content, same name: read
+    assert (changed["updated"], changed["files_skipped"]) == (1, 0)
