@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ SOURCE_RANK = {"gold": 0, "mesh": 1, "mesh-disease": 2, "mesh-drug": 2, "hpo": 2
 SOURCE_TRUST = {"gold": 1.0, "hpo": 1.0, "bridged": 1.0, "mesh": 1.0, "mesh-disease": 0.75, "mesh-drug": 0.4}
 BRIDGED_SOURCES = ("mesh-disease", "mesh-drug")  # sources whose ids are re-mapped to gold ids
 LINK_CACHE_SIZE = 200_000  # (text, type) → Link, kept across documents; cleared when full
+_WHITE_SPACES = re.compile(r"\s\s+")  # as sklearn's VectorizerMixin
 _COMPOSITE = re.compile(r"\s*(?:,\s*(?:and|or)?|\band\b|\bor\b|\band/or\b|/)\s*", re.I)
 
 
@@ -60,22 +61,32 @@ class Normaliser:
         self.trust = trust
         self._index: dict[str, Any] = {}
         self._links: dict[tuple[str, str], Link] = {}
+        # set by the caller (nlp/serving.py): (type, build) → the type's n-gram index, e.g. read
+        # from the on-disk cache (nlp/build_cache.py); None builds it here
+        self.index_cache: Callable[[str, Callable[[], Any]], Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the on-disk cache) without the per-process link cache, n-gram indexes and hook."""
+        return {**self.__dict__, "_index": {}, "_links": {}, "index_cache": None}
 
     def _ngram_index(self, typ: str) -> Any:
         if typ not in self._index:
-            import numpy as np
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            names = [k for (t, k) in self.normed if t == typ]
-            if not names:
-                self._index[typ] = None
-                return None
-            vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32)
-            # stored transposed (n-gram → names, CSR): a query then reads only the postings of its
-            # own ~20 n-grams, where names × n-grams @ query scanned all ~100k names per mention
-            postings = vec.fit_transform(names).T.tocsr()
-            self._index[typ] = (_QueryVectoriser(vec), postings, [self.normed[(typ, n)] for n in names])
+            build = lambda: self._build_ngram_index(typ)  # noqa: E731
+            self._index[typ] = build() if self.index_cache is None else self.index_cache(typ, build)
         return self._index[typ]
+
+    def _build_ngram_index(self, typ: str) -> Any:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        names = [k for (t, k) in self.normed if t == typ]
+        if not names:
+            return None
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32)
+        # stored transposed (n-gram → names, CSR): a query then reads only the postings of its
+        # own ~20 n-grams, where names × n-grams @ query scanned all ~100k names per mention
+        postings = vec.fit_transform(names).T.tocsr()
+        return (_QueryVectoriser(vec), postings, [self.normed[(typ, n)] for n in names])
 
     def link(self, text: str, typ: str) -> Link:
         """The concept ids of one mention of type `typ` (Chemical, Disease or Phenotype).
@@ -139,13 +150,25 @@ class Normaliser:
 
 class _QueryVectoriser:
     """TfidfVectorizer.transform for one short string, without sklearn's per-call validation
-    (about 1 ms a call, most of the linking time): the same analyser, idf weights and l2 norm."""
+    (about 1 ms a call, most of the linking time): the same analyser, idf weights and l2 norm.
+
+    It keeps no sklearn object, so a pickled index (nlp/build_cache.py) loads without importing
+    sklearn (1-3 s in a new process)."""
 
     def __init__(self, vec: Any) -> None:
-        self.analyse = vec.build_analyzer()
+        assert vec.analyzer == "char_wb" and vec.ngram_range == (3, 3) and vec.lowercase and not vec.strip_accents
         self.vocabulary = vec.vocabulary_
         self.idf = vec.idf_
         self.width = len(self.vocabulary)
+
+    @staticmethod
+    def analyse(text: str) -> list[str]:
+        """sklearn's char_wb analyser for ngram_range=(3, 3): lower case, each word padded with a space."""
+        grams = []
+        for w in _WHITE_SPACES.sub(" ", text.lower()).split():
+            w = f" {w} "
+            grams.extend(w[i : i + 3] for i in range(max(len(w) - 2, 1)))
+        return grams
 
     def __call__(self, text: str) -> Any:
         import numpy as np

