@@ -45,6 +45,13 @@ def test_the_library_loads_with_the_starter_set():
     (GOOD.replace("unit: g/dL", "unit: g/L"), ["anaemia-test", "normalised to 'g/dL'"]),
     (GOOD.replace("medkb.rule.threshold.v1", "medkb.rule.threshold.v9"), ["anaemia-test", "not a known criterion"]),
     (GOOD.replace("value: 12, unit: g/dL}", "value: 12, unit: g/dL, valu: 3}"), ["anaemia-test", "valu", "unknown field"]),
+    # the same-day criterion's nested reading is checked like any other (unit, unknown field)
+    (GOOD.replace("medkb.rule.threshold.v1", "medkb.rule.same_day.v1").replace(
+        "unit: g/dL}", 'unit: g/dL, with_reading: {loinc: "2160-0", op: ">=", value: 1.4, unit: mg/L}}'),
+     ["anaemia-test", "with_reading", "normalised to 'mg/dL'"]),
+    (GOOD.replace("medkb.rule.threshold.v1", "medkb.rule.same_day.v1").replace(
+        "unit: g/dL}", 'unit: g/dL, with_reading: {loinc: "2160-0", op: ">=", value: 1.4, unit: mg/dL, kind: x}}'),
+     ["anaemia-test", "with_reading.kind", "unknown field"]),
 ])
 def test_a_bad_rule_names_file_rule_and_field(tmp_path, bad, words):
     with pytest.raises(RuleFileError) as err:
