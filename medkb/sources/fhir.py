@@ -3,7 +3,9 @@
 Each entry is parsed with `fhir.resources` (its R4B models: R4B is R4 plus errata, and reads R4
 JSON), a case per Patient, and a clinical record per Condition, Observation value,
 MedicationRequest, Procedure, Encounter and DocumentReference note. Everything is pseudonymised
-here, before it leaves the reader (see medkb.sources.pseudonym). An entry that does not parse or
+here, before it leaves the reader (see medkb.sources.pseudonym), including the dates of events on
+the patient's day of birth (generalised to the birth year; the birth dates, taken from the bundle's
+Patient entries, parsed or not, stay inside `parse_bundle`). An entry that does not parse or
 points at a patient/encounter/medication not in the bundle is yielded as `Rejected` with its
 scrubbed payload; a file that is not a readable bundle raises `SourceFileError`.
 """
@@ -22,7 +24,15 @@ from pydantic import ValidationError
 
 from medkb.errors import SourceFileError
 from medkb.sources.clinical_records import ClinicalRecord, PatientCase
-from medkb.sources.pseudonym import IDENTIFYING_LOINC, Pseudonymiser, birth_year, mask_names, patient_names
+from medkb.sources.pseudonym import (
+    IDENTIFYING_LOINC,
+    Pseudonymiser,
+    birth_year,
+    generalise_dates,
+    generalise_time,
+    mask_names,
+    patient_names,
+)
 from medkb.sources.rejected import Rejected
 
 SOURCE = "fhir"
@@ -82,6 +92,15 @@ def parse_bundle(bundle: Mapping[str, Any], origin: str, p: Pseudonymiser) -> It
     patients: dict[str, str] = {}  # patient resource id -> case key
     names: dict[str, list[str]] = {}
     refs: dict[str, str] = {}  # original patient references -> pseudonymous ones
+    # original patient references -> birth date, also of a Patient that does not parse (its rejected
+    # resources are scrubbed the same way); only used to generalise dates, never yielded
+    births: dict[str, str] = {}
+    for e in entries:
+        res = e["resource"]
+        if res.get("resourceType") == "Patient" and isinstance(res.get("birthDate"), str):
+            for form in (e.get("fullUrl"), f"Patient/{res['id']}" if res.get("id") else None):
+                if form:
+                    births[form] = res["birthDate"]
     for e in entries:
         res = e["resource"]
         if res.get("resourceType") != "Patient":
@@ -89,7 +108,8 @@ def parse_bundle(bundle: Mapping[str, Any], origin: str, p: Pseudonymiser) -> It
         try:
             model = get_fhir_model_class("Patient").model_validate(res)
         except ValidationError as exc:
-            yield _rejected(p, res, refs, origin, f"Patient does not parse as FHIR R4: {_first_error(exc)}")
+            yield _rejected(p, res, refs, origin, f"Patient does not parse as FHIR R4: {_first_error(exc)}",
+                            birth=_str(res.get("birthDate")))
             continue
         case_key = p.token(model.id or e.get("fullUrl", ""))
         patients[model.id or ""] = case_key
@@ -105,17 +125,31 @@ def parse_bundle(bundle: Mapping[str, Any], origin: str, p: Pseudonymiser) -> It
     for e in entries:
         res = e["resource"]
         if res.get("resourceType") in CLINICAL:
-            yield from _clinical(res, index, refs, names, origin, p)
+            yield from _clinical(res, index, refs, names, births, origin, p)
+
+
+def _subject_ref(res: Mapping[str, Any]) -> str:
+    """The raw resource's patient reference (before parsing: a rejected resource has no model)."""
+    for field_name in ("subject", "patient"):
+        ref = res.get(field_name)
+        if isinstance(ref, Mapping) and isinstance(ref.get("reference"), str):
+            return ref["reference"]
+    return ""
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _clinical(res: Mapping[str, Any], index: Mapping[str, tuple[str, Mapping[str, Any]]],
-              refs: Mapping[str, str], names: Mapping[str, list[str]], origin: str,
+              refs: Mapping[str, str], names: Mapping[str, list[str]], births: Mapping[str, str], origin: str,
               p: Pseudonymiser) -> Iterator[Record]:
     rtype = res["resourceType"]
+    birth = births.get(_subject_ref(res))
     try:
         model = get_fhir_model_class(rtype).model_validate(res)
     except ValidationError as exc:
-        yield _rejected(p, res, refs, origin, f"{rtype} does not parse as FHIR R4: {_first_error(exc)}")
+        yield _rejected(p, res, refs, origin, f"{rtype} does not parse as FHIR R4: {_first_error(exc)}", birth=birth)
         return
     for field_name, want in _REFS.items():
         ref = getattr(model, field_name, None) if hasattr(model, field_name) else None
@@ -124,28 +158,29 @@ def _clinical(res: Mapping[str, Any], index: Mapping[str, tuple[str, Mapping[str
             yield _rejected(p, res, refs, origin,
                             f"{rtype} {field_name} points at {want} {p.token(target, 'reference')[:12]}… which is "
                             "not in the bundle (dangling reference); send the bundle with that resource",
-                            check="resolvable_reference")
+                            check="resolvable_reference", birth=birth)
             return
     subject = getattr(model, "subject", None) or getattr(model, "patient", None)
     patient_ref = getattr(subject, "reference", None)
     case = refs.get(patient_ref or "", "")
     if not case:
         yield _rejected(p, res, refs, origin, f"{rtype} has no subject patient in the bundle; it cannot join a case",
-                        check="resolvable_reference")
+                        check="resolvable_reference", birth=birth)
         return
     case_key = case.split("/", 1)[1]
-    payload = p.scrub(res, refs)
+    payload = p.scrub(res, refs, birth)
     if rtype == "Observation" and _coding(model.code)[1] in IDENTIFYING_LOINC:
         payload = {k: v for k, v in payload.items() if not k.startswith("value")}  # e.g. the home address
     base = dict(source=SOURCE, version=_version(res), case_key=case_key, resource_type=rtype, origin=origin,
                 payload=payload)
     key = p.token(f"{rtype}/{model.id}", "resource")
     if rtype == "Observation":
-        yield from _observation(model, key, base)
+        yield from _observation(model, key, base, birth)
     elif rtype == "DocumentReference":
         system, code, display = _coding(model.type)
         yield ClinicalRecord(key=key, code_system=system, code=code, display=display,
-                             effective_at=_iso(model.date), note_text=_note(model, names.get(case_key, [])), **base)
+                             effective_at=generalise_time(_iso(model.date), birth),
+                             note_text=_note(model, names.get(case_key, []), birth), **base)
     else:
         concept = {"Condition": "code", "Procedure": "code", "MedicationRequest": "medicationCodeableConcept",
                    "Encounter": "type"}[rtype]
@@ -155,11 +190,12 @@ def _clinical(res: Mapping[str, Any], index: Mapping[str, tuple[str, Mapping[str
             cc = get_fhir_model_class("CodeableConcept").model_validate(cc) if cc else None
         system, code, display = _coding(cc[0] if isinstance(cc, list) and cc else cc)
         yield ClinicalRecord(key=key, code_system=system, code=code, display=display,
-                             effective_at=_when(model), **base)
+                             effective_at=generalise_time(_when(model), birth), **base)
 
 
-def _observation(model: Any, key: str, base: dict[str, Any]) -> Iterator[ClinicalRecord]:
+def _observation(model: Any, key: str, base: dict[str, Any], birth: str | None) -> Iterator[ClinicalRecord]:
     when = _iso(model.effectiveDateTime) or _iso(getattr(model.effectivePeriod, "start", None)) or _iso(model.issued)
+    when = generalise_time(when, birth)
     parts = [(model, key)] if not model.component else [(c, f"{key}#c{i}") for i, c in enumerate(model.component)]
     for part, part_key in parts:
         system, code, display = _coding(part.code)
@@ -187,7 +223,7 @@ def _coding(cc: Any) -> tuple[str | None, str | None, str | None]:
     return SYSTEMS.get(best.system or "", best.system), best.code, best.display
 
 
-def _note(model: Any, names: list[str]) -> str | None:
+def _note(model: Any, names: list[str], birth: str | None = None) -> str | None:
     for content in model.content or []:
         att = content.attachment
         if att is not None and att.data:
@@ -197,7 +233,8 @@ def _note(model: Any, names: list[str]) -> str | None:
                 text = raw.decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 return None
-            return mask_names(text, names)
+            masked = mask_names(text, names)  # the birth date as a word too
+            return generalise_dates(masked, birth) if birth else masked  # and a time on that day
     return None
 
 
@@ -228,8 +265,8 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _rejected(p: Pseudonymiser, res: Mapping[str, Any], refs: Mapping[str, str], origin: str, reason: str,
-              check: str = "valid_fhir_r4") -> Rejected:
+              check: str = "valid_fhir_r4", birth: str | None = None) -> Rejected:
     rtype = res.get("resourceType", "?")
     key = p.token(f"{rtype}/{res.get('id', '')}", "resource") if res.get("id") else f"{origin}#{rtype}"
     return Rejected(source=SOURCE, key=key, version=_version(res), reason=f"{origin}: {reason}",
-                    payload={"resourceType": rtype, **p.scrub(res, refs)}, origin=origin, check=check)
+                    payload={"resourceType": rtype, **p.scrub(res, refs, birth)}, origin=origin, check=check)

@@ -2,10 +2,11 @@
 
 The needles are taken from the raw bundles (the only place they may be): every name part as written,
 address lines, phone numbers and e-mail addresses, identifier values (MRN, SSN, driver's licence,
-passport, Synthea's own id), the Patient resource id and the birth date (as a date: a timestamp of
-an event on that day is not a birth date, see the test's note). The haystacks are every text,
-character, JSON and array column of every table in the project's Postgres schema, files under the
-folders named, and every property of every node and relationship in the graph.
+passport, Synthea's own id), the Patient resource id and the birth date (as a date, also with a time
+after it: a timestamp of an event on that day gives the birth date away just the same; in a case's
+own rows only that patient's birth date counts, another's is just a date). The haystacks are every
+text, character, JSON, array, date and timestamp column of every table in the project's Postgres
+schema, files under the folders named, and every property of every node and relationship in the graph.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 _CASE_TABLES = ("staged_clinical_records", "staged_cases")
-_TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY", "USER-DEFINED")
+# also dates and times: a record's time on the day of birth is a birth date (read as text, in the
+# session's time zone, UTC here)
+_TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY", "USER-DEFINED",
+               "date", "timestamp with time zone", "timestamp without time zone")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Matcher:
             self.kinds[key] = n.kind
             body = re.escape(n.value)
             if n.kind == "birth_date":
-                parts.append(rf"(?<![\d-]){body}(?![T\d])")  # the date itself, not an event's timestamp
+                parts.append(rf"(?<![\d-]){body}(?!\d)")  # the date, also as the start of a timestamp
             else:
                 parts.append(rf"(?<![^\W_]){body}(?![^\W_])")  # `_` separates: Synthea's file names
         self.pattern = re.compile("|".join(parts), re.IGNORECASE)

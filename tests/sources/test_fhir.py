@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from medkb.errors import SourceFileError
 from medkb.sources.clinical_records import ClinicalRecord, PatientCase
 from medkb.sources.fhir import read_fhir_bundle
-from medkb.sources.pseudonym import MASK, Pseudonymiser, PseudonymKeyMissing
+from medkb.sources.pseudonym import MASK, Pseudonymiser, PseudonymKeyMissing, generalise_time
 from medkb.sources.rejected import Rejected
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
@@ -104,3 +105,56 @@ def test_unreadable_bundle_files(tmp_path: Path, content: bytes, expected: str) 
     path.write_bytes(content)
     with pytest.raises(SourceFileError, match=f"^file-[0-9a-f]{{20}}: {expected}"):
         list(read_fhir_bundle(path, Pseudonymiser("k1")))
+
+
+def _dated_at_birth(tmp_path: Path, dangling: bool = False) -> tuple[dict, str, str, Path]:
+    """patient1 with its first Condition (and an Observation) dated at the instant of birth, the way
+    Synthea dates conditions present from birth; `dangling`: that Condition is rejected as well."""
+    bundle = json.loads(BUNDLE.read_text())
+    birth = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")["birthDate"]
+    at_birth = f"{birth}T10:22:00-05:00"
+    conditions = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]
+    first = conditions[0]
+    first.update(onsetDateTime=at_birth, recordedDate=at_birth)
+    if dangling:
+        first["encounter"] = {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}
+    obs = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    obs.update(effectiveDateTime=at_birth, issued=f"{birth}T10:22:00.123-05:00")
+    path = tmp_path / "at_birth.json"
+    path.write_text(json.dumps(bundle))
+    return bundle, birth, conditions[1]["onsetDateTime"], path
+
+
+def test_events_at_birth_keep_the_birth_year_only(tmp_path: Path) -> None:
+    bundle, birth, later, path = _dated_at_birth(tmp_path)
+    recs = list(read_fhir_bundle(path, Pseudonymiser("k1")))
+    records = [r for r in recs if isinstance(r, ClinicalRecord)]
+    assert not [r for r in recs if isinstance(r, Rejected)]
+    assert birth not in json.dumps([r.__dict__ for r in recs], default=str)  # payloads, times, notes
+    by_key = {r.key: r for r in records}
+    ids = [e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"][:2]
+    first, second = (by_key[Pseudonymiser("k1").token(f"Condition/{i}", "resource")] for i in ids)
+    year = birth[:4]
+    assert first.payload["onsetDateTime"] == first.payload["recordedDate"] == year  # a valid partial dateTime
+    assert first.effective_at == f"{year}-01-01T00:00:00+00:00"
+    obs = [r for r in records if r.resource_type == "Observation" and r.payload.get("effectiveDateTime") == year]
+    assert obs and all("issued" not in r.payload and r.effective_at == first.effective_at for r in obs)
+    # a later event is untouched, and the event at birth still comes before everything else
+    assert second.payload["onsetDateTime"] == later and second.effective_at.startswith(later[:10])
+    at = datetime.fromisoformat
+    assert all(at(first.effective_at) <= at(r.effective_at) for r in records if r.effective_at)
+
+
+def test_rejected_resources_at_birth_are_scrubbed_the_same_way(tmp_path: Path) -> None:
+    _, birth, _, path = _dated_at_birth(tmp_path, dangling=True)
+    rejected = [r for r in read_fhir_bundle(path, Pseudonymiser("k1")) if isinstance(r, Rejected)]
+    assert len(rejected) == 1 and rejected[0].payload["onsetDateTime"] == birth[:4]
+    assert birth not in json.dumps(rejected[0].__dict__, default=str)
+
+
+def test_record_times_on_the_day_of_birth() -> None:
+    assert generalise_time("2019-03-04T10:22:00-05:00", "2019-03-04") == "2019-01-01T00:00:00+00:00"
+    assert generalise_time("2019-03-03T21:30:00-05:00", "2019-03-04") == "2019-01-01T00:00:00+00:00"  # UTC day
+    assert generalise_time("2019-03-05T08:00:00+00:00", "2019-03-04") == "2019-03-05T08:00:00+00:00"
+    assert generalise_time("2019-01-01T03:00:00+00:00", "2019-01-01") is None  # 1 January: no safe instant
+    assert generalise_time("2019-03-04T10:22:00-05:00", "2019") == "2019-03-04T10:22:00-05:00"  # no full date
