@@ -6,7 +6,8 @@ MeSH, the NER packages, hp.obo and a model's lexicon took 33-47 s of a 45-58 s n
 (.local/cache, git-ignored), named by a hash of everything it is built from: the input files'
 contents (or, for the installed packages' data files, their paths, sizes and mtimes), the source
 of the modules that build it, and the Python and library versions. A changed input or a code
-change gives a new name, so a stale file is never read; older files of the same kind are pruned.
+change gives a new name, so a stale file is never read; older files of the same kind and slot
+(one model's normaliser, say) are pruned, and any file unread for 30 days.
 
 Writes go to a per-process temporary file renamed into place, so processes running in parallel
 (mapped tasks) read either nothing or a whole file. An unreadable or corrupt file is logged and
@@ -33,7 +34,8 @@ from medkb.settings import data_dir_from_env
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-KEEP = 3  # files kept per kind (the newest): two models' normalisers, and a rollback's, stay warm
+KEEP = 2  # files kept per kind and slot (the newest): a rollback to the previous code or data is warm too
+MAX_AGE_DAYS = 30  # a file not read or written for this long goes (a retired model's, say)
 _CHUNK = 1 << 20
 LIBRARIES = ("numpy", "scipy", "scikit-learn")  # the n-gram indexes pickle their objects
 
@@ -80,12 +82,19 @@ def cache_key(*, contents: Iterable[Path | None] = (), stats: Iterable[Path] = (
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def cached_build(kind: str, key: str, build: Callable[[], T], *, directory: Path | None = None) -> T:
-    """`build()`'s result, read from `<directory>/<kind>-<key>.pkl` when a previous build left it there."""
+def cached_build(kind: str, key: str, build: Callable[[], T], *, slot: str = "",
+                 directory: Path | None = None) -> T:
+    """`build()`'s result, read from `<directory>/<kind>.<slot hash>.<key>.pkl` when a previous
+    build left it there.
+
+    `slot` names what is built (a model's normaliser, another model's): each slot keeps its own
+    newest KEEP files, so one model's builds (or a test run's) never evict another's.
+    """
     if not enabled():
         return build()
     directory = directory or cache_dir()
-    path = directory / f"{kind}-{key}.pkl"
+    prefix = f"{kind}.{hashlib.blake2b(slot.encode(), digest_size=4).hexdigest()}"
+    path = directory / f"{prefix}.{key}.pkl"
     if path.exists():
         t0 = time.perf_counter()
         try:
@@ -94,13 +103,14 @@ def cached_build(kind: str, key: str, build: Callable[[], T], *, directory: Path
             log.warning("normaliser cache %s is unreadable (%s: %s): rebuilding it", path, type(exc).__name__, exc)
         else:
             log.info("%s read from the cache %s in %.1f s", kind, path.name, time.perf_counter() - t0)
+            _touch(path)
             return obj
     t0 = time.perf_counter()
     obj = build()
     built = time.perf_counter() - t0
     try:
         _store(path, obj)
-        _prune(directory, kind)
+        _prune(directory, prefix)
         log.info("%s built in %.1f s and cached as %s", kind, built, path)
     except OSError as exc:
         log.warning("could not cache %s in %s (%s): the next process builds it again", kind, directory, exc)
@@ -129,9 +139,23 @@ def _store(path: Path, obj: object) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _prune(directory: Path, kind: str) -> None:
-    # "normaliser-<key>.pkl", not "normaliser-ngram-Chemical-<key>.pkl" (a kind of its own)
-    mine = [p for p in directory.glob(f"{kind}-*.pkl") if "-" not in p.stem[len(kind) + 1:]]
-    files = sorted(mine, key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True)
-    for old in files[KEEP:]:
+def _touch(path: Path) -> None:
+    """A file read is in use: its mtime is what the pruning goes by."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _prune(directory: Path, prefix: str) -> None:
+    """Keep the slot's KEEP newest files; drop any file of the folder unused for MAX_AGE_DAYS."""
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    files = sorted(directory.glob(f"{prefix}.*.pkl"), key=mtime, reverse=True)
+    stale = time.time() - MAX_AGE_DAYS * 86400
+    for old in [*files[KEEP:], *(p for p in directory.glob("*.pkl") if mtime(p) < stale)]:
         old.unlink(missing_ok=True)  # a process reading it keeps its open file; one about to open it rebuilds

@@ -90,10 +90,10 @@ def _key(*, contents: list[Path | None], packages: bool = True) -> str:
                                  modules=(sys.modules[__name__], normalise, dictionary, vocab, mesh))
 
 
-def _with_index_cache(norm: Normaliser, kind: str, key: str) -> Normaliser:
+def _with_index_cache(norm: Normaliser, kind: str, key: str, slot: str) -> Normaliser:
     """The normaliser's n-gram indexes (built on the first fuzzy lookup of a type, 11 s for
     MeSH's chemicals) come from the on-disk cache too."""
-    norm.index_cache = lambda typ, build: build_cache.cached_build(f"{kind}-ngram-{typ}", key, build)
+    norm.index_cache = lambda typ, build: build_cache.cached_build(f"{kind}-ngram-{typ}", key, build, slot=slot)
     return norm
 
 
@@ -126,8 +126,8 @@ def _normaliser(model_dir: str | None, data_dir: str) -> Normaliser:
         packages = [e for e in package_entries() if not mesh or e.source != "mesh-drug"]
         return Normaliser((*gold_lexicon(model_dir), *mesh, *packages))
 
-    key = _key(contents=[lexicon_path(model_dir), *_mesh_paths(data_dir)])
-    return _with_index_cache(build_cache.cached_build("normaliser", key, build), "normaliser", key)
+    key, slot = _key(contents=[lexicon_path(model_dir), *_mesh_paths(data_dir)]), f"{model_dir}|{data_dir}"
+    return _with_index_cache(build_cache.cached_build("normaliser", key, build, slot=slot), "normaliser", key, slot)
 
 
 @lru_cache(maxsize=2)
@@ -136,8 +136,8 @@ def phenotype_normaliser(obo_path: str) -> Normaliser | None:
         log.warning("no %s: phenotype (HPO) links are skipped; medkb.sources.ontologies.fetch_hpo_files(data_dir) puts hp.obo there", obo_path)
         return None
     key = _key(contents=[Path(obo_path)], packages=False)
-    return _with_index_cache(build_cache.cached_build("phenotypes", key, lambda: Normaliser(hpo_entries(Path(obo_path)))),
-                             "phenotypes", key)
+    built = build_cache.cached_build("phenotypes", key, lambda: Normaliser(hpo_entries(Path(obo_path))), slot=obo_path)
+    return _with_index_cache(built, "phenotypes", key, obo_path)
 
 
 @lru_cache(maxsize=4)
@@ -146,7 +146,7 @@ def recall_tagger(model_dir: str) -> DictionaryTagger | None:
     path = Path(model_dir) / PRECISE_FILE
     if path.exists():
         return build_cache.cached_build("recall", _key(contents=[path], packages=False),
-                                        lambda: DictionaryTagger(read_lexicon(path), types=PRECISE_TYPES))
+                                        lambda: DictionaryTagger(read_lexicon(path), types=PRECISE_TYPES), slot=model_dir)
     log.warning("no %s in %s: no precise-name dictionary; `medkb train ner` writes it", PRECISE_FILE, model_dir)
     return None
 
@@ -159,7 +159,8 @@ def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     """The dictionary extractor's tagger: a model's gold names (default: the shipped release's) plus the packages."""
     return build_cache.cached_build("dictionary", _key(contents=[lexicon_path(model_dir)]),
-                                    lambda: DictionaryTagger((*gold_lexicon(model_dir), *package_entries())))
+                                    lambda: DictionaryTagger((*gold_lexicon(model_dir), *package_entries())),
+                                    slot=str(model_dir))
 
 
 class NoModelError(RuntimeError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +61,13 @@ def cache(tmp_path, monkeypatch):
     serving.phenotype_normaliser.cache_clear()
 
 
+def name(kind: str, key: str, slot: str = "") -> str:
+    """The cache file's name (build_cache.cached_build)."""
+    import hashlib
+
+    return f"{kind}.{hashlib.blake2b(slot.encode(), digest_size=4).hexdigest()}.{key}.pkl"
+
+
 def counting(value):
     calls = []
 
@@ -74,17 +83,17 @@ def test_a_second_build_is_read_from_disk_and_the_file_is_written_whole(cache):
     assert build_cache.cached_build("thing", "k1", build) == {"a": (1, 2)}
     assert build_cache.cached_build("thing", "k1", build) == {"a": (1, 2)}
     assert len(calls) == 1
-    assert [p.name for p in cache.iterdir()] == ["thing-k1.pkl"]  # no temporary file left behind
+    assert [p.name for p in cache.iterdir()] == [name("thing", "k1")]  # no temporary file left behind
 
 
 def test_a_corrupt_cache_file_is_rebuilt_and_rewritten(cache, caplog):
     build, calls = counting([1, 2, 3])
     build_cache.cached_build("thing", "k1", build)
-    (cache / "thing-k1.pkl").write_bytes(b"\x80\x05not a pickle")
+    (cache / name("thing", "k1")).write_bytes(b"\x80\x05not a pickle")
     with caplog.at_level(logging.WARNING):
         assert build_cache.cached_build("thing", "k1", build) == [1, 2, 3]
     assert "unreadable" in caplog.text and len(calls) == 2
-    assert pickle.loads((cache / "thing-k1.pkl").read_bytes()) == [1, 2, 3]
+    assert pickle.loads((cache / name("thing", "k1")).read_bytes()) == [1, 2, 3]
 
 
 def test_an_unwritable_cache_is_not_fatal(tmp_path, monkeypatch, caplog):
@@ -104,17 +113,29 @@ def test_off_builds_every_time(cache, monkeypatch):
     assert len(calls) == 2 and not cache.exists()
 
 
-def test_old_files_of_a_kind_are_pruned(cache):
+def test_old_files_of_a_kind_and_slot_are_pruned(cache):
     for i in range(build_cache.KEEP + 2):
-        build_cache.cached_build("thing", f"k{i}", lambda i=i: i)
-        os.utime(cache / f"thing-k{i}.pkl", (1000 + i, 1000 + i))
-    build_cache.cached_build("other", "k0", lambda: 0)
-    build_cache.cached_build("thing-ngram-X", "k0", lambda: 0)  # a kind of its own: neither pruned nor counted
-    os.utime(cache / "thing-ngram-X-k0.pkl", (2000, 2000))
-    build_cache.cached_build("thing", "k9", lambda: 9)
-    names = sorted(p.name for p in cache.iterdir())
-    kept = [f"thing-k{i}.pkl" for i in range(build_cache.KEEP + 2)][-(build_cache.KEEP - 1):]  # the newest, k9 too
-    assert names == ["other-k0.pkl", *kept, "thing-k9.pkl", "thing-ngram-X-k0.pkl"]
+        build_cache.cached_build("thing", f"k{i}", lambda i=i: i, slot="model-a")
+        os.utime(cache / name("thing", f"k{i}", "model-a"), (time.time() - 100 + i,) * 2)
+    build_cache.cached_build("other", "k0", lambda: 0, slot="model-a")
+    build_cache.cached_build("thing", "k0", lambda: 0, slot="model-b")  # another model's: not evicted
+    build_cache.cached_build("thing-ngram-X", "k0", lambda: 0, slot="model-a")  # a kind of its own
+    build_cache.cached_build("thing", "k9", lambda: 9, slot="model-a")
+    kept = [name("thing", f"k{i}", "model-a") for i in range(build_cache.KEEP + 2)][-(build_cache.KEEP - 1):]
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [name("other", "k0", "model-a"), *kept, name("thing", "k9", "model-a"), name("thing", "k0", "model-b"),
+         name("thing-ngram-X", "k0", "model-a")])
+
+
+def test_a_file_unused_for_a_month_goes_and_a_read_keeps_one_fresh(cache):
+    build_cache.cached_build("old", "k0", lambda: 0)
+    build_cache.cached_build("used", "k0", lambda: 0)
+    month = time.time() - (build_cache.MAX_AGE_DAYS + 1) * 86400
+    for kind in ("old", "used"):
+        os.utime(cache / name(kind, "k0"), (month, month))
+    assert build_cache.cached_build("used", "k0", lambda: 1) == 0  # read: touched
+    build_cache.cached_build("new", "k0", lambda: 0)  # a write prunes
+    assert sorted(p.name for p in cache.iterdir()) == sorted([name("new", "k0"), name("used", "k0")])
 
 
 def test_the_key_follows_file_contents_and_code(tmp_path):
@@ -185,3 +206,21 @@ def test_phenotype_normaliser_reads_the_cache_and_rebuilds_on_a_changed_obo(cach
     assert "phenotypes built" in caplog.text
     assert third.link("Cephalalgia", "Phenotype").ids == ("HP:0002315",)
     assert third.link("Cephalgia", "Phenotype").method != "exact"
+
+
+def _build_in_a_process(directory: str) -> list[int]:
+    import time
+
+    return build_cache.cached_build("race", "k1", lambda: (time.sleep(0.2), list(range(100_000)))[1],
+                                    directory=Path(directory))
+
+
+def test_processes_building_at_once_all_get_the_whole_result(tmp_path, monkeypatch):
+    """Mapped tasks start together: each builds or reads a whole file, and no temporary file stays."""
+    import multiprocessing
+
+    monkeypatch.setenv("MEDKB_NORMALISER_CACHE", "on")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.map(_build_in_a_process, [str(tmp_path)] * 8)
+    assert all(r == list(range(100_000)) for r in results)
+    assert [p.name for p in tmp_path.iterdir()] == [name("race", "k1")]
