@@ -63,16 +63,21 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def digest_or_missing(path: Path | None) -> str:
+    return file_digest(path) if path is not None and path.exists() else "missing"
+
+
 def cache_key(*, contents: Iterable[Path | None] = (), stats: Iterable[Path] = (),
               modules: Iterable[ModuleType] = (), extra: Iterable[str] = ()) -> str:
-    """A hash of the files' contents, the stat files' (path, size, mtime), the modules' source and `extra`.
+    """A hash of the files' contents (in order, whatever their paths), the stat files' (path, size,
+    mtime), the modules' source and `extra`.
 
     A missing file (or None) counts as "missing", so creating it later changes the key.
     """
     parts = [f"python {sys.version_info[:3]}", f"pickle {pickle.HIGHEST_PROTOCOL}",
              *(f"{d} {_version(d)}" for d in LIBRARIES)]
-    for p in contents:
-        parts.append(f"content {p} {file_digest(p) if p is not None and p.exists() else 'missing'}")
+    for i, p in enumerate(contents):  # by content, not path: a release copied into a registry is the same build
+        parts.append(f"content {i} {digest_or_missing(p)}")
     for p in stats:
         st = p.stat() if p.exists() else None
         parts.append(f"stat {p} {st.st_size if st else 'missing'} {st.st_mtime_ns if st else ''}")

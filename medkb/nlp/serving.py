@@ -126,7 +126,11 @@ def _normaliser(model_dir: str | None, data_dir: str) -> Normaliser:
         packages = [e for e in package_entries() if not mesh or e.source != "mesh-drug"]
         return Normaliser((*gold_lexicon(model_dir), *mesh, *packages))
 
-    key, slot = _key(contents=[lexicon_path(model_dir), *_mesh_paths(data_dir)]), f"{model_dir}|{data_dir}"
+    if not build_cache.enabled():
+        return build()  # nothing hashed, nothing fetched
+    lexicon = lexicon_path(model_dir)
+    # the slot is the model's lexicon (its content, not its folder: a test's copy of a release shares it)
+    key, slot = _key(contents=[lexicon, *_mesh_paths(data_dir)]), build_cache.digest_or_missing(lexicon)
     return _with_index_cache(build_cache.cached_build("normaliser", key, build, slot=slot), "normaliser", key, slot)
 
 
@@ -146,7 +150,8 @@ def recall_tagger(model_dir: str) -> DictionaryTagger | None:
     path = Path(model_dir) / PRECISE_FILE
     if path.exists():
         return build_cache.cached_build("recall", _key(contents=[path], packages=False),
-                                        lambda: DictionaryTagger(read_lexicon(path), types=PRECISE_TYPES), slot=model_dir)
+                                        lambda: DictionaryTagger(read_lexicon(path), types=PRECISE_TYPES),
+                                        slot=build_cache.digest_or_missing(path))
     log.warning("no %s in %s: no precise-name dictionary; `medkb train ner` writes it", PRECISE_FILE, model_dir)
     return None
 
@@ -158,9 +163,10 @@ def model_extractor(model_dir: str, tagger: Any, data_dir: str | None = None, **
 
 def dictionary_tagger(model_dir: str | None = None) -> DictionaryTagger:
     """The dictionary extractor's tagger: a model's gold names (default: the shipped release's) plus the packages."""
-    return build_cache.cached_build("dictionary", _key(contents=[lexicon_path(model_dir)]),
+    lexicon = lexicon_path(model_dir)
+    return build_cache.cached_build("dictionary", _key(contents=[lexicon]),
                                     lambda: DictionaryTagger((*gold_lexicon(model_dir), *package_entries())),
-                                    slot=str(model_dir))
+                                    slot=build_cache.digest_or_missing(lexicon))
 
 
 class NoModelError(RuntimeError):

