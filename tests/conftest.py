@@ -37,10 +37,9 @@ def migrated(settings: Settings) -> Settings:
     return settings
 
 
-@pytest.fixture
-def pg(migrated: Settings) -> Iterator:
-    """A clean project database: every table emptied except the migration record."""
-    with connect(migrated) as conn:
+def empty_database(settings: Settings) -> None:
+    """Every table of the project database emptied except the migration record."""
+    with connect(settings) as conn:
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
@@ -49,6 +48,19 @@ def pg(migrated: Settings) -> Iterator:
             if tables:
                 # names come from the catalogue, not from input; quoted as identifiers
                 cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+
+
+@pytest.fixture
+def emptied(migrated: Settings) -> Settings:
+    """The project database emptied, without a connection held open (for tests that restart Postgres)."""
+    empty_database(migrated)
+    return migrated
+
+
+@pytest.fixture
+def pg(migrated: Settings) -> Iterator:
+    """A clean project database: every table emptied except the migration record."""
+    empty_database(migrated)
     with connect(migrated) as conn:
         yield conn
 

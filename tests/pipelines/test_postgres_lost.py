@@ -1,9 +1,11 @@
 """Postgres lost during validation: the task fails with one clear line, and its retry completes with
 no duplicate or half-written rows (the same states and quarantine as an uninterrupted validation).
 
-The Postgres cluster is shared by every test database on this machine, so the test does not restart
-it: it terminates every backend of its own database (`pg_terminate_backend`) while the validation
-runs, which is what a restart does to the connections of one database.
+Two ways: the first test terminates every backend of its own database (`pg_terminate_backend`)
+while the validation runs, which is what a restart does to the connections of one database and
+leaves other databases of a shared cluster alone. The second really restarts the server
+(`ops/services.sh down postgres`, then `up postgres`) in the middle of the validation; it runs only
+where nothing else uses the cluster: `MEDKB_TEST_PG_RESTART=1` (`.ci/run` sets it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,4 +88,53 @@ def test_validation_survives_losing_postgres(settings, pg):
     assert _state(settings)[0] == {"staged": expected[0]["validated"] + expected[0].get("quarantined", 0)}
 
     kb_refresh.validate_literature(settings, "V")  # the retry
+    assert _state(settings) == expected  # same states, each quarantine entry once
+
+
+def _busy(settings) -> int:
+    """Client connections of this database other than the asking one: the validation's."""
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        return cur.fetchone()[0]
+
+
+@pytest.mark.skipif(os.environ.get("MEDKB_TEST_PG_RESTART") != "1",
+                    reason="restarts the whole Postgres cluster: set MEDKB_TEST_PG_RESTART=1 where nothing else uses it")
+def test_validation_survives_a_postgres_restart(emptied):
+    settings = emptied
+    kb_refresh.ingest_literature(settings, "R", [str(MEDLINE)])
+    kb_refresh.validate_literature(settings, "R")
+    expected = _state(settings)
+    with connect(settings) as conn, conn.cursor() as cur:  # back to before the validation
+        cur.execute("UPDATE staged_documents SET state = 'staged', validation_notes = '[]'::jsonb")
+        cur.execute("DELETE FROM quarantine WHERE stage = 'validate'")
+
+    proc = subprocess.Popen([sys.executable, "-c", _VALIDATE.replace('"V"', '"R"')], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "validating"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline and not _busy(settings):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the validation ended before Postgres could be restarted"
+    down = subprocess.run(["bash", "ops/services.sh", "down", "postgres"], cwd=ROOT, capture_output=True, text=True)
+    assert down.returncode == 0, down.stderr
+    restarted: dict[str, subprocess.CompletedProcess] = {}
+    # the server comes back while the failed task is being reported, as an operator or systemd would
+    starter = threading.Thread(target=lambda: restarted.setdefault("up", subprocess.run(
+        ["bash", "ops/services.sh", "up", "postgres"], cwd=ROOT, capture_output=True, text=True)))
+    try:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode != 0, out
+        last = err.strip().splitlines()[-1]
+        print(f"\nthe validation, Postgres restarted under it: {last}")
+        assert "PostgresUnavailable" in last and ("retry the task" in last or "is Postgres running?" in last), last
+    finally:
+        starter.start()
+        starter.join(timeout=180)
+    assert restarted["up"].returncode == 0, restarted["up"].stderr
+    assert _state(settings)[0] == {"staged": expected[0]["validated"] + expected[0].get("quarantined", 0)}
+
+    kb_refresh.validate_literature(settings, "R")  # the retry, once the server answers again
     assert _state(settings) == expected  # same states, each quarantine entry once
