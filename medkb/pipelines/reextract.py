@@ -84,6 +84,13 @@ def documents_to_reextract(conn: Any, model: str, since: str | None = None) -> l
     return [r for r in rows if current.get(doc_id(r["source_key"])) != model]
 
 
+def serves(version: str, model: str) -> bool:
+    """Is `model` the serving extractor's `version`? With a relation champion the version is
+    "NER+RE" (medkb.nlp.extract), and its NER part alone names it too: the refinement DAG passes the
+    NER champion it just promoted."""
+    return model == version or version.partition("+")[0] == model
+
+
 def _serving_extractor(settings: Settings, conn: Any) -> Any:
     from medkb.nlp.serving import build_extractor
 
@@ -134,7 +141,7 @@ def reextract(
     with connect(settings) as conn:
         extractor = extractor if extractor is not None else _serving_extractor(settings, conn)
         version = extractor.version
-        if model is not None and model != version:
+        if model is not None and not serves(version, model):
             raise ReextractError(
                 f"model {model!r} is not the serving model ({version!r} is): evidence follows the champion; "
                 f"promote {model} first (`medkb model promote {model}`), or leave out --model"

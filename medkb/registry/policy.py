@@ -2,10 +2,13 @@
 
 The policy is data: margins, tolerances, the minimum bar and which per-type scores may not drop.
 `ner` has one now; the relation model registers as kind `re` and gets its own section.
+`MEDKB_PROMOTION_POLICY=path` replaces the file wherever no path is passed (the registry's
+`promote`, `medkb model promote`, the refinement DAG's gate): tests and trials lower the bar there.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,12 @@ from medkb.settings import REPO_ROOT
 from medkb.vocabulary import NER_TYPES
 
 POLICY_FILE = REPO_ROOT / "models" / "promotion.yaml"
+POLICY_ENV = "MEDKB_PROMOTION_POLICY"
+
+
+def policy_file() -> Path:
+    """The policy file in force: $MEDKB_PROMOTION_POLICY when set (and not empty), else models/promotion.yaml."""
+    return Path(os.environ.get(POLICY_ENV) or POLICY_FILE)
 
 
 class PolicyError(ValueError):
@@ -30,8 +39,9 @@ class GatePolicy:
     types: tuple[str, ...] = NER_TYPES  # per-type scores none of which may drop by more than the tolerance
 
     @classmethod
-    def load(cls, path: Path | str = POLICY_FILE, kind: str = "ner") -> GatePolicy:
-        """The policy of one model kind: the file's `<kind>:` section."""
+    def load(cls, path: Path | str | None = None, kind: str = "ner") -> GatePolicy:
+        """The policy of one model kind: the file's `<kind>:` section (file: `policy_file()` unless given)."""
+        path = Path(path) if path is not None else policy_file()
         raw = yaml.safe_load(Path(path).read_text()) or {}
         section = raw.get(kind)
         if not isinstance(section, dict):

@@ -18,7 +18,7 @@ from medkb.kb.analyst import run_named
 from medkb.kb.dump import canonical_dump
 from medkb.nlp.store import read_extractions
 from medkb.pipelines import kb_refresh
-from medkb.pipelines.reextract import ReextractError, documents_to_reextract, reextract, rollback
+from medkb.pipelines.reextract import ReextractError, documents_to_reextract, reextract, rollback, serves
 from medkb.vocabulary import doc_id
 
 from .reextract_fixtures import LITHIUM, STRAINS, SUMMARY_EDGES, TREMOR, extractor, stage, staged_rows
@@ -169,3 +169,12 @@ def test_a_night_after_the_reextraction_loads_nothing_from_as_rows(pg, graph, se
                       "RETURN e") == []
     (lith,) = [r for r in graph.read(SUMMARY_EDGES) if (r["s"], r["o"]) == (LITHIUM, TREMOR)]
     assert lith["props"]["docs"] == 1 + next(r for r in before if (r["s"], r["o"]) == (LITHIUM, TREMOR))["props"]["docs"]
+
+
+def test_the_ner_champion_names_a_serving_model_that_pairs_it_with_a_relation_champion():
+    assert serves("ner-20261201-2+re-20261201-1", "ner-20261201-2")  # what the refinement DAG passes
+    assert serves("ner-20261201-2+re-20261201-1", "ner-20261201-2+re-20261201-1")
+    assert serves("dict-B", "dict-B")
+    assert not serves("ner-20261201-2+re-20261201-1", "ner-20261201-1")
+    assert not serves("ner-20261201-2+re-20261201-1", "re-20261201-1")
+    assert not serves("ner-20261201-2", "ner-20261201-2+re-20261201-1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medkb.registry import GatePolicy, PolicyError, gate
+from medkb.registry import POLICY_FILE, GatePolicy, PolicyError, gate
 
 
 def test_the_repository_file_holds_the_ner_policy():
@@ -31,3 +31,13 @@ def test_the_policy_names_the_types_the_gate_checks(tmp_path):
     ok, reasons = gate({"micro": {"f1": 61.0}, "INDUCES": {"f1": 58.0}}, champion, policy)
     assert not ok and any("INDUCES F1 drops 2.00" in r for r in reasons)
     assert gate({"micro": {"f1": 61.0}, "INDUCES": {"f1": 60.5}}, champion, policy)[0] is True
+
+
+def test_medkb_promotion_policy_replaces_the_file_unless_a_path_is_given(tmp_path, monkeypatch):
+    path = tmp_path / "trial.yaml"
+    path.write_text("ner:\n  margin: -100\n  tolerance: 100\n  min_f1: 0\n")
+    monkeypatch.setenv("MEDKB_PROMOTION_POLICY", str(path))
+    assert GatePolicy.load(kind="ner") == GatePolicy(margin=-100.0, tolerance=100.0, min_f1=0.0)
+    assert GatePolicy.load(POLICY_FILE, kind="ner").min_f1 > 0  # an explicit path wins
+    monkeypatch.setenv("MEDKB_PROMOTION_POLICY", "")  # empty: the repository's file
+    assert GatePolicy.load(kind="ner") == GatePolicy.load(POLICY_FILE, kind="ner")
