@@ -43,9 +43,17 @@ def promote(settings: Settings, version: str) -> dict[str, Any]:
 
 
 def reextract_recent(settings: Settings, version: str, days: int) -> dict[str, Any]:
-    """Re-extract and load the documents staged in the last `days` days with the new champion."""
+    """Re-extract and load the documents staged in the last `days` days with the new champion.
+
+    With the dictionary extractor chosen on purpose (MEDKB_EXTRACTOR=dictionary) the champion does
+    not serve, so there is nothing to re-extract with it: skipped, said in the log and the result.
+    """
     from medkb.pipelines.reextract import reextract
 
+    if settings.extractor == "dictionary":
+        log.warning("re-extraction skipped: MEDKB_EXTRACTOR=dictionary, so %s does not serve the nightly "
+                    "extraction; unset it and run `medkb kb reextract` to bring the graph to the champion", version)
+        return {"skipped": "MEDKB_EXTRACTOR=dictionary", "model": version}
     since = (dt.date.today() - dt.timedelta(days=days)).isoformat()
     summary = reextract(settings, since=since, model=version, progress=False)
     return {k: v for k, v in summary.as_dict().items() if isinstance(v, (int, float, str, bool))}
