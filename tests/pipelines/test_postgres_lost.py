@@ -10,6 +10,7 @@ where nothing else uses the cluster: `MEDKB_TEST_PG_RESTART=1` (`.ci/run` sets i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -91,6 +92,20 @@ def test_validation_survives_losing_postgres(settings, pg):
     assert _state(settings) == expected  # same states, each quarantine entry once
 
 
+def _forget_airflow_connections() -> None:
+    """Earlier DAG tests in this process left Airflow's ORM a session on a connection the restart
+    closed; invalidate it (no rollback on a dead socket) so nothing trips over it later, atexit included."""
+    airflow_settings = sys.modules.get("airflow.settings")
+    if airflow_settings is None or getattr(airflow_settings, "Session", None) is None:
+        return
+    with contextlib.suppress(Exception):
+        airflow_settings.Session().invalidate()
+    with contextlib.suppress(Exception):
+        airflow_settings.Session.remove()
+    with contextlib.suppress(Exception):
+        airflow_settings.engine.dispose()
+
+
 def _busy(settings) -> int:
     """Client connections of this database other than the asking one: the validation's."""
     with connect(settings) as conn, conn.cursor() as cur:
@@ -133,6 +148,7 @@ def test_validation_survives_a_postgres_restart(emptied):
     finally:
         starter.start()
         starter.join(timeout=180)
+        _forget_airflow_connections()
     assert restarted["up"].returncode == 0, restarted["up"].stderr
     assert _state(settings)[0] == {"staged": expected[0]["validated"] + expected[0].get("quarantined", 0)}
 
