@@ -5,16 +5,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from medkb import registry
 from medkb.db.postgres import connect
-from medkb.pipelines import kb_refresh
-from medkb.training.lexicon import DEV_FILES, TRAIN_FILES
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
 
 
 @pytest.fixture
@@ -29,14 +25,8 @@ def dag(settings, monkeypatch, tmp_path):
     return bag.get_dag("medkb_model_refine")
 
 
-def test_weekly_refinement_trains_registers_and_gates(dag, pg, settings, tmp_path):
-    kb_refresh.ingest_literature(settings, "night-1", [str(SLICE)])
-    kb_refresh.validate_literature(settings, "night-1")
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "train": [str(TRAIN_FILES[0])], "dev": [str(DEV_FILES[0])], "num_layers": 1, "epochs": 1,
-        "limit_docs": 4, "limit_dev_docs": 2, "max_tokens": 64, "batch_size": 8, "lr": 5e-4,
-    }))
+def test_weekly_refinement_trains_registers_and_gates(dag, tiny_refinement, settings):
+    config = tiny_refinement
 
     dr = dag.test(run_conf={"config": str(config), "silver_limit": 20, "epochs": None})
     assert "success" in str(dr.state), f"DAG run ended {dr.state}"

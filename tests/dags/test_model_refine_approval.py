@@ -18,14 +18,11 @@ import yaml
 
 from medkb import registry
 from medkb.db.postgres import connect, fetch_all
-from medkb.pipelines import kb_refresh
 from medkb.registry import POLICY_FILE
 from medkb.settings import Settings
-from medkb.training.lexicon import DEV_FILES, TRAIN_FILES
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
 DAG_ID, TASK_ID = "medkb_model_refine", "approve_promotion"
 ANSWER_WITHIN_S = 900  # the responder gives up (and fails the waiting task) after this
 
@@ -150,14 +147,8 @@ def _pipeline_run(settings, dr) -> dict:
     return {"status": row["status"], "counts": counts if isinstance(counts, dict) else json.loads(counts)}
 
 
-def test_promotion_waits_for_approval(dag, pg, graph, settings, tmp_path):
-    kb_refresh.ingest_literature(settings, "night-1", [str(SLICE)])
-    kb_refresh.validate_literature(settings, "night-1")
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "train": [str(TRAIN_FILES[0])], "dev": [str(DEV_FILES[0])], "num_layers": 1, "epochs": 1,
-        "limit_docs": 4, "limit_dev_docs": 2, "max_tokens": 64, "batch_size": 8, "lr": 5e-4,
-    }))
+def test_promotion_waits_for_approval(dag, tiny_refinement, graph, settings):
+    config = tiny_refinement
     conf = {"config": str(config), "silver_limit": 20, "epochs": None, "reextract_days": 0}
 
     # 1. Approve: the gate's dry run recorded nothing; promote runs the gate for real
