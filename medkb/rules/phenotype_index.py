@@ -24,7 +24,7 @@ import math
 import pickle
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,33 +249,31 @@ def build_index(inputs: IndexInputs, default_frequency: float = 0.5, propagation
     return compute_matrices(index)
 
 
+def _disease_matrix(index: PhenotypeIndex, row_of: Callable[[Any, Any], dict[int, float]]) -> Any:
+    """Diseases × terms (CSC) with row d = `row_of(d's annotated terms, their frequencies)`."""
+    rows, cols, vals = [], [], []
+    for d in range(index.n_diseases):
+        row = row_of(index.ann_terms[d], index.ann_freq[d])
+        rows.extend([d] * len(row))
+        cols.extend(row.keys())
+        vals.extend(row.values())
+    return sp.csc_matrix((np.array(vals), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))),
+                         shape=(index.n_diseases, len(index.term_ids)))
+
+
 def compute_matrices(index: PhenotypeIndex) -> PhenotypeIndex:
     """P, bg, R from the per-disease annotation lists (again after changing `propagation`)."""
     if index.propagation not in PROPAGATIONS:
         raise PhenotypeIndexError(f"propagation {index.propagation!r}: use one of {PROPAGATIONS}")
-    ann_terms, ann_freq = index.ann_terms, index.ann_freq
-    rows, cols, vals = [], [], []
-    for d in range(index.n_diseases):
-        prop = index.propagate(ann_terms[d], ann_freq[d])
-        rows.extend([d] * len(prop))
-        cols.extend(prop.keys())
-        vals.extend(prop.values())
-    n_d, n_t = index.n_diseases, len(index.term_ids)
-    P = sp.csc_matrix((np.array(vals), (np.array(rows), np.array(cols))), shape=(n_d, n_t))
+    index.memo.clear()  # the mixture's kernels are recomputed for the current parameters
+    n_d = index.n_diseases
+    P = _disease_matrix(index, index.propagate)
     bg = np.asarray(P.sum(axis=0)).ravel() / n_d
     R = P.copy()
     R.data = R.data / bg[_col_of(R)]
     index.P, index.R, index.bg = P, R, bg
-    index.memo.clear()
     index.big = np.diff(R.indptr) > BIG_COLUMN
-    rows, cols, vals = [], [], []
-    for d in range(index.n_diseases):
-        row = index.mixture_row(ann_terms[d], ann_freq[d])
-        rows.extend([d] * len(row))
-        cols.extend(row.keys())
-        vals.extend(row.values())
-    index.M = sp.csc_matrix((np.array(vals), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))),
-                            shape=(n_d, n_t))
+    index.M = _disease_matrix(index, index.mixture_row)
     index.mbg = np.asarray(index.M.sum(axis=0)).ravel() / n_d
     index.memo.clear()
     return index
