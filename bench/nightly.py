@@ -5,7 +5,10 @@ mapped tasks do) + load the first N citations of the MEDLINE baseline sample, wi
 retracting 1 % of them beside it (the full load), then drop a file with the next N/100 citations
 beside those and run the same stages again (the incremental night: the already-ingested files are
 skipped, only the new documents are extracted and loaded, the old retractions are not re-applied).
-Prints the seconds of each stage and the ratio night / full load (the target: <= 5 %).
+Prints the seconds of each stage and the ratio night / full load (the target: <= 5 %), then the
+same for a next night adding another 1 %: the first night after a bulk load pays Neo4j
+replanning the loader's queries (the graph's statistics moved past the planner's divergence
+threshold), a night of a steady schedule seldom does.
 
 Runs only with MEDKB_ENV=test (it empties the stores). The extractor is the registry's champion,
 else the dictionary extractor; the line says which.
@@ -131,7 +134,14 @@ def measure(settings: Settings, n: int, baseline: Path, work: Path, profile: Pat
         profile.mkdir(parents=True, exist_ok=True)
         prof.dump_stats(profile / f"night-{n}.prof")
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-    return {"n": n, "full": full, "night": inc, "ratio": inc["total"] / full["total"]}
+    # A second 1 % night right after: the first one pays Neo4j replanning its write queries, since
+    # the full load just moved the graph's statistics past the planner's divergence threshold;
+    # a night of a steady schedule (1 % more than the night before) seldom does.
+    step = max(1, n // 100)
+    write_slice(baseline, inbox / "night2.xml.gz", n + step, n + 2 * step)
+    nxt = night(settings, f"bench-night2-{n}", inbox)
+    return {"n": n, "full": full, "night": inc, "ratio": inc["total"] / full["total"],
+            "next_night": nxt, "next_ratio": nxt["total"] / full["total"]}
 
 
 def main() -> int:
@@ -172,6 +182,9 @@ def main() -> int:
                       f"ratio {r['ratio'] * 100:5.2f} %", flush=True)
                 print("         by stage (full / night): " + ", ".join(
                     f"{s} {f['seconds'][s]:.1f}/{i['seconds'][s]:.1f}" for s in STAGES), flush=True)
+                nx = r["next_night"]
+                print(f"         next night +{nx['documents']} docs {nx['total']:6.1f} s  ratio {r['next_ratio'] * 100:5.2f} %"
+                      "  by stage: " + ", ".join(f"{s} {nx['seconds'][s]:.2f}" for s in STAGES), flush=True)
                 if args.fresh_night:
                     print(f"         night in a new process: {r['night']['total']:.1f} s wall, stages "
                           f"{r['night']['stages_total']:.1f} s", flush=True)

@@ -18,8 +18,12 @@ from medkb.kb import provenance
 from medkb.kb.client import GraphClient
 from medkb.vocabulary import PREDICATES
 
+# `CYPHER replan=skip` on both (as on the loader's index-seek statements, kb/loader.py): their plans
+# are unique-index seeks and expansions from bound nodes, which no statistic changes, and replanning
+# them cost a night 0.2-0.3 s each whenever the graph's counts had moved since the last plan.
 _RECOMPUTE_ASSERTIONS: LiteralString = (
     """
+CYPHER replan=skip
 UNWIND $ids AS aid
 MATCH (a:Assertion {id: aid})
 OPTIONAL MATCH (a)-[e:EVIDENCE]->(d:Document)
@@ -43,6 +47,7 @@ SET a.docs = docs, a.score = score, a.first_seen = first_seen, a.last_seen = las
 # The relationship type comes from the row (`$(row.p)`, Neo4j 5.26's dynamic types); recompute()
 # only builds rows whose predicate is in PREDICATES, the allow-list.
 _SUMMARY: LiteralString = """
+CYPHER replan=skip
 UNWIND $rows AS row
 MATCH (s:Concept {id: row.s}) MATCH (o:Concept {id: row.o})
 OPTIONAL MATCH (a:Assertion {id: row.id})
