@@ -9,6 +9,7 @@ A patient counts as having a condition when Synthea recorded it with an onset on
 reference date.
 
     python bench/diagnose_synthea.py [--patients 500] [--json] [--bundles DIR] [--details COND]
+        [--exclude-bundles DIR] [--coverage]
 
 `synthea_section(args) -> dict` is what bench/diagnose.py merges under "synthea".
 """
@@ -65,7 +66,7 @@ def _reader_version() -> str:
     return h.hexdigest()[:12]
 
 
-def load_cohort_cases(folder: Path, limit: int | None = None) -> list[Any]:
+def load_cohort_cases(folder: Path, limit: int | None = None, exclude: Path | None = None) -> list[Any]:
     """Cases of every bundle in the folder. Reading FHIR costs seconds per patient, so the reader's
     rows are cached per bundle; cases (units, the case model) are built from them on every run."""
     from tqdm import tqdm
@@ -76,6 +77,9 @@ def load_cohort_cases(folder: Path, limit: int | None = None) -> list[Any]:
     from medkb.sources.pseudonym import Pseudonymiser
 
     files = sorted(folder.glob("*.json"))[:limit]
+    if exclude is not None:  # a held-out part: the bundles of another cohort (same names, same bytes) left out
+        seen = {f.name for f in Path(exclude).glob("*.json")}
+        files = [f for f in files if f.name not in seen]
     cache_dir = data_dir_from_env() / "bench-cache" / "diagnose-synthea" / f"rows-{_reader_version()}"
     cache_dir.mkdir(parents=True, exist_ok=True)
     p = Pseudonymiser(PSEUDONYM_KEY)
@@ -132,13 +136,14 @@ def synthea_section(args: argparse.Namespace) -> dict[str, Any]:
 
     args = _defaults(args)
     folder = _cohort(args)
-    cases = load_cohort_cases(folder, args.limit)
+    cases = load_cohort_cases(folder, args.limit, args.exclude_bundles)
     ruleset = load_rulesets(strict=True)
     as_of = date(int(args.reference_date[:4]), int(args.reference_date[4:6]), int(args.reference_date[6:]))
     table, meta = score(cases, ruleset, as_of)
     section: dict[str, Any] = dict(table)
     section["_meta"] = {"cases": meta["cases"], "ruleset": ruleset.version, "seed": args.seed,
                         "reference_date": args.reference_date, "cohort": folder.name,
+                        "excluded": str(args.exclude_bundles) if args.exclude_bundles else None,
                         "rules_cases_per_s": meta["rules_cases_per_s"],
                         "target": "PPV >= 0.8 at sensitivity >= 0.9 for " + ", ".join(REAL_TEST)}
     if getattr(args, "details", None):
@@ -179,7 +184,7 @@ def _details(per_case: dict[str, Any], name: str, as_of: date) -> None:
 
 
 def _defaults(args: argparse.Namespace) -> argparse.Namespace:
-    for k, v in {"patients": 500, "seed": 42, "reference_date": "20250101", "bundles": None, "limit": None,
+    for k, v in {"patients": 500, "seed": 42, "reference_date": "20250101", "bundles": None, "limit": None, "exclude_bundles": None,
                  "details": None, "coverage": False}.items():
         if not hasattr(args, k):
             setattr(args, k, v)
@@ -197,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference-date", default="20250101")
     parser.add_argument("--bundles", help="score the bundles in this folder instead of the cached cohort")
     parser.add_argument("--limit", type=int, help="only the first N bundles")
+    parser.add_argument("--exclude-bundles", type=Path, metavar="DIR",
+                        help="leave out the bundles whose names are in DIR (e.g. the part the rules were fitted on)")
     parser.add_argument("--details", choices=sorted(TRUTH), help="print the misclassified cases of one condition")
     parser.add_argument("--coverage", action="store_true",
                         help="also report how much of the cohort's RxNorm/SNOMED codes map to the graph (needs Neo4j)")
@@ -207,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(section, indent=2, default=str))
         return
     meta = section.pop("_meta")
-    print(f"Synthea cohort {meta['cohort']}: {meta['cases']} patients, rule set {meta['ruleset']}, "
+    left_out = f" (bundles in {meta['excluded']} left out)" if meta.get("excluded") else ""
+    print(f"Synthea cohort {meta['cohort']}{left_out}: {meta['cases']} patients, rule set {meta['ruleset']}, "
           f"{meta['rules_cases_per_s']:.0f} cases/s (rules only)")
     print(f"{'condition':24} {'pos':>4} {'sens':>5} {'PPV':>5}   tp  fp  fn  not-evaluable")
     for name, row in section.items():

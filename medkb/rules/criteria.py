@@ -147,7 +147,9 @@ class Threshold(_ObservationCriterion):
 @register
 class Count(_ObservationCriterion):
     """At least `min_count` readings on distinct days on the threshold's side, optionally inside a
-    window and spanning at least `min_span_days` (persistence: CKD's two readings 90 days apart)."""
+    window and spanning at least `min_span_days` (persistence: CKD's two readings 90 days apart);
+    with `followed_up`, also a reading of the same codes (any value) on a later day than the first of
+    them: the finding was reviewed since (diabetes staged at one review, seen again at the next)."""
 
     name: ClassVar[str] = "medkb.rule.count.v1"
     kind: Literal["medkb.rule.count.v1"]
@@ -155,6 +157,7 @@ class Count(_ObservationCriterion):
     window_days: int | None = Field(default=None, gt=0)
     min_span_days: int = Field(default=0, ge=0)
     fraction: float | None = Field(default=None, gt=0, le=1)  # and this share of all readings in the window
+    followed_up: bool = False
 
     def evaluate(self, case: Case, as_of: date) -> Outcome:
         usable, broken = self._readings(case, as_of, self.window_days)
@@ -170,12 +173,16 @@ class Count(_ObservationCriterion):
         days = sorted(by_day)
         span = (days[-1] - days[0]).days if days else 0
         share = len(days) / len(all_days) if all_days else 0.0
+        later = [o for o in usable if days and o.at.date() > days[0]]  # type: ignore[union-attr]
         ok = len(days) >= self.min_count and span >= self.min_span_days and (
-            self.fraction is None or share >= self.fraction)
+            self.fraction is None or share >= self.fraction) and (not self.followed_up or bool(later))
         facts = tuple(by_day[d].fact() for d in (days[:1] + days[-2:] if len(days) > 3 else days))
+        if self.followed_up and later:
+            facts += (later[-1].fact(),)
         detail = (f"{len(days)} day(s) of {len(all_days)} with a reading {self.op} {self.value:g} {self.unit}, "
                   f"spanning {span} day(s) (need {self.min_count}, span >= {self.min_span_days}"
-                  + (f", share >= {self.fraction:g}" if self.fraction else "") + ")")
+                  + (f", share >= {self.fraction:g}" if self.fraction else "")
+                  + (f", and a later reading: {'yes' if later else 'none'}" if self.followed_up else "") + ")")
         return Outcome(MET if ok else UNMET, facts or (usable[-1].fact(),), detail, self.name)
 
 

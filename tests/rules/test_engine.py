@@ -103,3 +103,17 @@ rules:
 def test_readings_after_the_reference_date_are_not_read(rules):
     c = case([obs("718-7", 14.0, "g/dL", "2020-01-01"), obs("718-7", 9.0, "g/dL", "2024-01-01")])
     assert "rule:anaemia" not in {s.key for s in evaluate_case(c, rules, as_of=date(2021, 1, 1)).suggestions}
+
+
+def test_hypertriglyceridaemia_needs_diabetes_seen_again_since(rules):
+    tg = obs("2571-8", 180, "mg/dL", "2022-03-01")
+    staged_then_seen = case([tg, obs("4548-4", 7.1, "%", "2021-01-01"), obs("4548-4", 6.0, "%", "2023-01-01")])
+    s = {s.key: s for s in evaluate_case(staged_then_seen, rules).suggestions}["rule:hypertriglyceridaemia"]
+    dates = {f["at"][:10] for f in s.explanation["facts"] if f["type"] == "observation"}
+    assert {"2022-03-01", "2021-01-01", "2023-01-01"} <= dates  # the later review is cited too
+    last_review_staged = case([tg, obs("4548-4", 6.0, "%", "2021-01-01"), obs("4548-4", 7.1, "%", "2023-01-01")])
+    prediabetic = case([tg, obs("4548-4", 6.2, "%", "2021-01-01"), obs("4548-4", 6.4, "%", "2023-01-01")])
+    normal_tg = case([obs("2571-8", 120, "mg/dL", "2022-03-01"), obs("4548-4", 7.1, "%", "2021-01-01"),
+                      obs("4548-4", 7.0, "%", "2023-01-01")])
+    for c in (last_review_staged, prediabetic, normal_tg):
+        assert "rule:hypertriglyceridaemia" not in {s.key for s in evaluate_case(c, rules).suggestions}
