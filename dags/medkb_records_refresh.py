@@ -2,7 +2,8 @@
 
 **What it does.** Every night at 01:30 (before the literature refresh) it stages the FHIR R4
 bundles in `<data_dir>/fhir/inbox` and the GA4GH phenopackets in `<data_dir>/phenopackets/inbox`,
-pseudonymised and validated, as cases in Postgres (`staged_cases`), then publishes the
+pseudonymised and validated, as cases in Postgres (`staged_cases`), finds HPO phenotypes in the
+clinical notes (`case_phenotypes`, evidence `note ...`), then publishes the
 `medkb_cases` Asset, which wakes `medkb_diagnose`. Files already ingested with the same content are
 skipped, so re-running a night changes nothing. Patient data never leaves Postgres.
 
@@ -63,19 +64,30 @@ def medkb_records_refresh():
         return records_refresh.ingest_phenopackets(
             settings(), run, get_current_context()["params"]["phenopacket_drop_dir"])
 
-    @task(outlets=[CASES], doc_md="Closes the run and publishes `medkb_cases` with the run's counts "
-                                  "(no identifiers), which triggers medkb_diagnose.")
-    def finish(run: str, fhir: dict, phenopackets: dict) -> dict:
+    @task(doc_md="Finds HPO phenotypes in the staged clinical notes with the serving extractor (observed, "
+                 "or excluded under a negation) for the cases whose notes or model changed. Safe to re-run; "
+                 "if it fails on the model, `medkb model list` and the extraction logs say why.")
+    def extract_notes(run: str) -> dict:
         from medkb.pipelines import records_refresh
 
-        summary = records_refresh.finish(settings(), run, {"fhir": fhir, "phenopackets": phenopackets})
+        return records_refresh.extract_notes(settings(), run)
+
+    @task(outlets=[CASES], doc_md="Closes the run and publishes `medkb_cases` with the run's counts "
+                                  "(no identifiers), which triggers medkb_diagnose.")
+    def finish(run: str, fhir: dict, phenopackets: dict, notes: dict) -> dict:
+        from medkb.pipelines import records_refresh
+
+        summary = records_refresh.finish(settings(), run, {"fhir": fhir, "phenopackets": phenopackets,
+                                                           "notes": notes})
         get_current_context()["outlet_events"][CASES].extra = {"run": run, **summary}
         return summary
 
     run = begin()
     fhir, packets = ingest_fhir(run), ingest_phenopackets(run)
     fhir >> packets  # one validator at a time over staged_cases
-    finish(run, fhir, packets)
+    notes = extract_notes(run)
+    fhir >> notes
+    finish(run, fhir, packets, notes)
 
 
 medkb_records_refresh()

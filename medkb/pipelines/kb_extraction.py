@@ -47,7 +47,7 @@ def plan_extraction(settings: Settings, run_id: str, chunk_size: int = CHUNK_SIZ
     return chunks
 
 
-def _extractor(settings: Settings, conn: Any, precision: str) -> Any:
+def serving_extractor(settings: Settings, conn: Any, precision: str = "auto") -> Any:
     """The serving extractor, built once per process and champion (dag.test and a worker running
     several chunks reuse it; a new champion gets a new one)."""
     from medkb.nlp.serving import build_extractor
@@ -79,7 +79,7 @@ def extract_chunk(settings: Settings, run_id: str, keys: Sequence[Sequence[Any]]
         rows = fetch_all(conn, _BY_KEYS, (sources, skeys, [int(v) for v in versions]))
         if not rows:
             return counts
-        extractor = _extractor(settings, conn, precision)
+        extractor = serving_extractor(settings, conn, precision)
         for b in range(0, len(rows), batch_size):
             batch = rows[b : b + batch_size]
             written = write_extractions(conn, extractor.extract([SourceDoc.from_staged(r) for r in batch]),

@@ -124,6 +124,7 @@ def test_no_identifier_in_any_store_or_log(settings, pg, graph, tmp_path, run_lo
     run_id = "phi-scan-1"
     records_refresh.begin(settings, run_id, {"inbox": "test"})
     counts = records_refresh.ingest_fhir(settings, run_id, drop_dir=str(inbox))
+    counts["notes"] = records_refresh.extract_notes(settings, run_id)  # mentions quoted from the notes
     records_refresh.finish(settings, run_id, counts)
     assert counts["files_failed"] == broken["truncated"]
     assert counts["quarantined"] >= 3, counts  # the resent patient's resources and the unreadable file
