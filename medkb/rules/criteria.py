@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from medkb.rules.case import Case, Observation
+from medkb.rules.case import Case, Coded, Observation
 from medkb.rules.codes import hpo_error, loinc_error, rxnorm_error, snomed_error
 from medkb.rules.units import canonical_units, check_unit
 
@@ -76,6 +76,10 @@ class _ObservationCriterion(Criterion):
     op: Op
     value: float
     unit: str
+    # only readings reported in one of these units, before conversion: UCUM treats an annotation such as
+    # {1.73_m2} as 1, so an eGFR in plain mL/min (not indexed to body surface, a clearance for drug
+    # dosing) converts silently, yet KDIGO stages CKD on the indexed value only
+    reported_units: list[str] | None = None
 
     @field_validator("loinc", mode="before")
     @classmethod
@@ -108,6 +112,8 @@ class _ObservationCriterion(Criterion):
             day = o.at.date() if o.at else None
             if day is None or day > as_of or (start is not None and day < start):
                 continue
+            if self.reported_units is not None and o.raw_unit not in self.reported_units:
+                continue
             if o.unit_error:
                 broken.append(o)
             elif o.value is not None:
@@ -122,7 +128,8 @@ class _ObservationCriterion(Criterion):
             return Outcome(NOT_EVALUABLE, tuple(o.fact() for o in broken[-3:]),
                            f"{len(broken)} reading(s) of {'/'.join(self.loinc)} in a unit that does not convert: "
                            f"{broken[-1].unit_error}", self.name)
-        return Outcome(NOT_EVALUABLE, (), f"no reading of LOINC {'/'.join(self.loinc)}", self.name)
+        reported = f" reported in {' or '.join(self.reported_units)}" if self.reported_units else ""
+        return Outcome(NOT_EVALUABLE, (), f"no reading of LOINC {'/'.join(self.loinc)}{reported}", self.name)
 
 
 @register
@@ -295,16 +302,12 @@ class HasCondition(Criterion):
                        f"{len(hits)} condition(s) coded {', '.join(self.snomed)}", self.name)
 
 
-@register
-class TakesMedication(Criterion):
-    """A medication with one of these RxNorm codes, or whose name contains one of these ingredients
-    (whole words, case-folded), started on or before the reference date."""
+class MedicationSet(Criterion):
+    """Medications by RxNorm code or ingredient name (whole words, case-folded)."""
 
-    name: ClassVar[str] = "medkb.rule.medication.v1"
-    kind: Literal["medkb.rule.medication.v1"]
+    name: ClassVar[str] = "medications"
     rxnorm: list[str] = Field(default_factory=list)
     ingredients: list[str] = Field(default_factory=list)
-    min_count: int = Field(default=1, ge=1)  # prescriptions on distinct days
 
     @field_validator("rxnorm")
     @classmethod
@@ -312,20 +315,51 @@ class TakesMedication(Criterion):
         return _codes(v, rxnorm_error)
 
     @model_validator(mode="after")
-    def _some(self) -> TakesMedication:
+    def _some(self) -> MedicationSet:
         if not self.rxnorm and not self.ingredients:
             raise ValueError("give rxnorm codes or ingredients (or both)")
         return self
 
-    def evaluate(self, case: Case, as_of: date) -> Outcome:
+    def started(self, case: Case, as_of: date) -> list[Coded]:
         pattern = re.compile(r"\b(" + "|".join(re.escape(i.casefold()) for i in self.ingredients) + r")\b") \
             if self.ingredients else None
-        hits = [m for m in case.medications if (m.at is None or m.at.date() <= as_of) and (
+        return [m for m in case.medications if (m.at is None or m.at.date() <= as_of) and (
             m.code in self.rxnorm or (pattern is not None and pattern.search(m.display.casefold())))]
+
+
+class StartedAfter(MedicationSet):
+    """Started at most `days` days after one of these (used in `except_started_after`)."""
+
+    days: int = Field(ge=0)
+
+
+@register
+class TakesMedication(MedicationSet):
+    """A medication with one of these RxNorm codes, or whose name contains one of these ingredients,
+    started on or before the reference date; with `except_started_after`, prescriptions started
+    within that many days after another medication do not count (a statin started with a P2Y12
+    inhibitor after a coronary event is secondary prevention, whatever the lipids)."""
+
+    name: ClassVar[str] = "medkb.rule.medication.v1"
+    kind: Literal["medkb.rule.medication.v1"]
+    min_count: int = Field(default=1, ge=1)  # prescriptions on distinct days
+    except_started_after: StartedAfter | None = None
+
+    def evaluate(self, case: Case, as_of: date) -> Outcome:
+        hits = self.started(case, as_of)
+        ignored: list[Coded] = []
+        if self.except_started_after is not None and hits:
+            after = self.except_started_after
+            starts = [m.at.date() for m in after.started(case, as_of) if m.at]
+            ignored = [m for m in hits if m.at and any(0 <= (m.at.date() - s).days <= after.days for s in starts)]
+            hits = [m for m in hits if m not in ignored]
         days = {m.at.date() for m in hits if m.at}
         ok = len(days or hits) >= self.min_count if hits else False
-        return Outcome(MET if ok else UNMET, tuple(m.fact() for m in hits[:3]),
-                       f"{len(hits)} prescription(s) on {len(days)} day(s) matching", self.name)
+        detail = f"{len(hits)} prescription(s) on {len(days)} day(s) matching"
+        if ignored:
+            detail += f" ({len(ignored)} not counted: started within {self.except_started_after.days} day(s) after " \
+                      f"{'/'.join(self.except_started_after.ingredients or self.except_started_after.rxnorm)})"
+        return Outcome(MET if ok else UNMET, tuple(m.fact() for m in (hits or ignored)[:3]), detail, self.name)
 
 
 @register

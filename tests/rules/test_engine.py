@@ -117,3 +117,30 @@ def test_hypertriglyceridaemia_needs_diabetes_seen_again_since(rules):
                       obs("4548-4", 7.0, "%", "2023-01-01")])
     for c in (last_review_staged, prediabetic, normal_tg):
         assert "rule:hypertriglyceridaemia" not in {s.key for s in evaluate_case(c, rules).suggestions}
+
+
+def test_ckd_counts_only_egfr_indexed_to_body_surface(rules):
+    indexed, plain = "mL/min/{1.73_m2}", "mL/min"
+    low_indexed = case([obs("33914-3", 40, indexed, "2023-01-01"), obs("33914-3", 42, indexed, "2023-06-01")])
+    low_plain = case([obs("33914-3", 12, plain, "2023-01-01"), obs("33914-3", 9, plain, "2023-06-01")])
+    assert "rule:ckd" in {s.key for s in evaluate_case(low_indexed, rules).suggestions}
+    ev = evaluate_case(low_plain, rules)
+    assert "rule:ckd" not in {s.key for s in ev.suggestions}
+    assert "ckd" in {n.rule_id for n in ev.not_evaluable}  # no indexed reading at all: said, not guessed
+
+
+def test_a_statin_started_after_a_p2y12_inhibitor_is_secondary_prevention(rules):
+    def statin_case(*meds):
+        return case([coded("MedicationRequest", "rxnorm", code, name, when) for code, name, when in meds])
+
+    after_mi = statin_case(("309362", "clopidogrel 75 MG Oral Tablet", "2020-03-01"),
+                           ("259255", "atorvastatin 80 MG Oral Tablet", "2020-03-02"))
+    primary = statin_case(("314231", "Simvastatin 10 MG Oral Tablet", "2018-05-01"))
+    both = statin_case(("314231", "Simvastatin 10 MG Oral Tablet", "2018-05-01"),
+                       ("309362", "clopidogrel 75 MG Oral Tablet", "2020-03-01"),
+                       ("259255", "atorvastatin 80 MG Oral Tablet", "2020-03-02"))
+    ev = evaluate_case(after_mi, rules)
+    assert "rule:hyperlipidaemia" not in {s.key for s in ev.suggestions}
+    for c in (primary, both):
+        s = {s.key: s for s in evaluate_case(c, rules).suggestions}["rule:hyperlipidaemia"]
+        assert any("Simvastatin" in str(f) for f in s.explanation["facts"])
