@@ -39,7 +39,9 @@ class RelationConfig:
     train: tuple[str, ...]
     dev: tuple[str, ...]  # the first selects the model
     base_model: str = ""  # "" = all-MiniLM-L6-v2 from its package
-    num_layers: int = 4  # frozen encoder layers kept (their last one feeds the head)
+    num_layers: int = 4  # encoder layers kept (their last one feeds the head)
+    finetune_layers: int = 0  # 0: the encoder is frozen (its states cached); N: its top N layers train too
+    encoder_lr: float = 3e-5  # for the fine-tuned encoder layers
     max_tokens: int = 512  # encoder window (with [CLS]/[SEP]); longer documents get overlapping windows
     head: dict = field(default_factory=lambda: {"dim": 128, "heads": 4, "emb": 256, "block": 32, "dropout": 0.1})
     epochs: int = 30
@@ -145,13 +147,20 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
     train = [d for p in cfg.train for d in load_cid(cfg.resolve(p), cfg.limit_docs)]
     dev = load_cid(cfg.resolve(cfg.dev[0]), cfg.limit_dev_docs)
     rows = training_rows(train, tree)
-    if len(cfg.train) == 1:
+    tuned = _trainable_top(encoder, cfg.finetune_layers)
+    states: list[Any] | None = None
+    dev_states: list[Any] | None = None
+    if tuned:  # the states change with every step: nothing to cache
+        marker = tokenizer.convert_tokens_to_ids(MARKER)
+        enc = [encode_doc(tokenizer, d.cand, marker) for d in train]
+    elif len(cfg.train) == 1:
         enc, states = cache_states(encoder, tokenizer, train, cfg, "encode train",
                                    state_cache(cfg, base, cfg.resolve(cfg.train[0]), cfg.limit_docs))
     else:
         enc, states = cache_states(encoder, tokenizer, train, cfg, "encode train")
-    _, dev_states = cache_states(encoder, tokenizer, dev, cfg, "encode dev",
-                                 state_cache(cfg, base, cfg.resolve(cfg.dev[0]), cfg.limit_dev_docs))
+    if not tuned:
+        _, dev_states = cache_states(encoder, tokenizer, dev, cfg, "encode dev",
+                                     state_cache(cfg, base, cfg.resolve(cfg.dev[0]), cfg.limit_dev_docs))
     t_train = time.monotonic()  # the time budget counts training epochs, not the one-off encoding
     n_pos = sum(sum(lab) for _, lab, _ in rows)
     n_neg = sum(sum(1 for y, k in zip(lab, keep, strict=True) if k and not y) for _, lab, keep in rows)
@@ -159,7 +168,10 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
              len(rows), n_pos, n_neg, len(dev), time.monotonic() - t0)
     meta = {"kind": "re", "labels": list(LABELS), "marker": MARKER, "max_tokens": cfg.max_tokens, "head": dict(cfg.head),
             "hypernym_filter": cfg.hypernym_filter, "config": asdict(cfg)}
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
+    if tuned:
+        groups.append({"params": tuned, "lr": cfg.encoder_lr})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     usable = [i for i, (d, _, _) in enumerate(rows) if d.cand.candidates]
     steps = math.ceil(len(usable) / cfg.batch_size)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * steps * cfg.epochs), steps * cfg.epochs)
@@ -169,6 +181,7 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
     try:
         for epoch in range(1, cfg.epochs + 1):
             head.train()
+            encoder.train(bool(tuned))
             order = list(usable)
             rng.shuffle(order)
             loss_sum, n = 0.0, 0
@@ -177,12 +190,18 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
                 idx = order[b : b + cfg.batch_size]
                 ctx = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
                 with ctx:
-                    logits, _ = head([states[i].float() for i in idx], [enc[i] for i in idx])
+                    if tuned:
+                        fresh = encoder_states(encoder, [enc[i] for i in idx], cfg.max_tokens,
+                                               tokenizer.cls_token_id, tokenizer.sep_token_id)
+                        batch_states = [st[-1] for st in fresh]
+                    else:
+                        batch_states = [states[i].float() for i in idx]
+                    logits, _ = head(batch_states, [enc[i] for i in idx])
                 y = torch.tensor([v for i in idx for v in rows[i][1]], device=logits.device)
                 keep = torch.tensor([k for i in idx for k in rows[i][2]], device=logits.device)
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float()[keep], y[keep])
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
                 opt.step()
                 sched.step()
                 opt.zero_grad()
@@ -190,8 +209,10 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
                 n += 1
                 bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
             head.eval()
+            encoder.eval()
             clf = RelationClassifier.from_parts(encoder, head, tokenizer, meta)
-            scores = score_gold_run(clf, dev, tree, states=[None if s is None else s.float() for s in dev_states])
+            scores = score_gold_run(clf, dev, tree, states=None if dev_states is None else
+                                    [None if s is None else s.float() for s in dev_states])
             f1 = scores["f1"]
             row = {"epoch": epoch, "train_loss": round(loss_sum / max(n, 1), 5), "dev_f1": {Path(cfg.dev[0]).name: f1},
                    "threshold": scores["threshold"], "intra_f1": scores["intra"]["f1"], "cross_f1": scores["cross"]["f1"],
@@ -217,6 +238,19 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
         log.warning("interrupted: keeping the best finished epoch (%d)", best_epoch)
     return finalize_re(cfg, out, history, time.monotonic() - t0, best_epoch, device,
                        {"train_docs": len(rows), "train_positives": int(n_pos), "train_negatives": int(n_neg)})
+
+
+def _trainable_top(encoder: Any, n: int) -> list[Any]:
+    """Unfreeze the encoder's top `n` transformer layers; return their parameters (none for n = 0)."""
+    if n <= 0:
+        return []
+    layers = encoder.encoder.layer
+    if n > len(layers):
+        raise ConfigError(f"finetune_layers {n}: the encoder keeps only {len(layers)} layers (num_layers)")
+    params = [p for layer in layers[-n:] for p in layer.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    return params
 
 
 def save(encoder: Any, head: Any, tokenizer: Any, out: Path, meta: dict[str, Any]) -> None:

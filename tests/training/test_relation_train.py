@@ -141,3 +141,23 @@ def test_the_re_policy_gates_on_triples_and_on_intra_and_cross_sentence_f1():
     ok, reasons = gate(worse_cross, champ, policy)
     assert not ok and any("cross F1 drops" in r for r in reasons)
     assert not gate({"micro": {"f1": 40.0}}, None, policy)[0]  # below the first champion's bar
+
+
+def test_finetuning_the_top_layer_changes_it_and_only_it(corpus, tiny_base, tmp_path, monkeypatch):
+    import torch
+    from transformers import AutoModel
+
+    monkeypatch.setenv("MEDKB_DATA_DIR", str(tmp_path / "data"))
+    result = train_re(cfg(corpus, tiny_base, epochs=2, finetune_layers=1, encoder_lr=1e-2), tmp_path / "ft", threads=1)
+    before = AutoModel.from_pretrained(tiny_base)
+    after = AutoModel.from_pretrained(result.output_dir)
+    top, bottom = "encoder.layer.1.", "encoder.layer.0."
+    old = dict(before.named_parameters())
+    changed = {n for n, p in after.named_parameters()
+               if n in old and not n.startswith("pooler.") and not torch.equal(p, old[n])}  # no pooler saved
+    assert changed and all(n.startswith(top) for n in changed)  # the top layer trained, the rest stayed frozen
+    assert not any(n.startswith(bottom) for n in changed)
+    assert not list((tmp_path / "cache" / "re-states").glob("*.pt"))  # nothing cached: the states moved
+    assert len(RelationClassifier(result.output_dir).score([d.cand for d in load_cid(corpus)])) == 3
+    with pytest.raises(Exception, match="finetune_layers 5"):
+        train_re(cfg(corpus, tiny_base, epochs=1, finetune_layers=5), tmp_path / "bad", threads=1)
