@@ -108,7 +108,7 @@ def extract_notes(settings: Settings, run_id: str) -> dict[str, Any]:
         for (source, case_key), case_notes in tqdm(sorted(by_case.items()), desc="notes", unit="case",
                                                    disable=len(by_case) < 5):
             if extractor is None:
-                extractor = serving_extractor(settings, conn)
+                extractor = _notes_extractor(serving_extractor(settings, conn))
             if all(done.get((source, n["record_key"])) == (n["content_hash"], extractor.version) for n in case_notes):
                 continue
             case_notes.sort(key=lambda n: (n["effective_at"] is None, n["effective_at"], n["record_key"]))
@@ -143,6 +143,18 @@ def extract_notes(settings: Settings, run_id: str) -> dict[str, Any]:
             counts["excluded"] += sum(1 for h, x in first if x)
     log.info("notes: %s", counts)
     return {**counts, "model": extractor.version if extractor is not None else None}
+
+
+def _notes_extractor(serving: Any) -> Any:
+    """The serving extractor's tagger and normalisers without its relation model: a note's phenotypes
+    need no relations, and the relation pass would double the cost. Its version is the tagger's, so a
+    new relation champion does not make every note be read again."""
+    from medkb.nlp.extract import Extractor
+
+    ex = Extractor(serving.tagger, serving.normaliser, phenotypes=serving.phenotypes, recall=serving.recall,
+                   consistent=serving.consistent)
+    ex.version = serving.tagger.version
+    return ex
 
 
 def finish(settings: Settings, run_id: str, counts: dict[str, Any]) -> dict[str, Any]:
