@@ -65,8 +65,11 @@ def _diagnoses(conn: Any) -> tuple[str, list[str]]:
     with_s = fetch_all(conn, "SELECT count(DISTINCT (source, case_key)) AS n FROM diagnosis_suggestions")[0]["n"]
     rows = fetch_all(conn, """SELECT DISTINCT ON (kind) kind, name, text FROM diagnosis_suggestions
                               ORDER BY kind, score DESC NULLS LAST, name LIMIT 3""")
-    if len(rows) < 3:
-        rows = fetch_all(conn, "SELECT kind, name, text FROM diagnosis_suggestions ORDER BY score DESC NULLS LAST, "
-                               "name LIMIT 3")
+    if len(rows) < 3:  # one of each kind first, then rule explanations (the ranking's are term lists)
+        more = fetch_all(conn, "SELECT kind, name, text FROM diagnosis_suggestions "
+                               "ORDER BY kind = 'phenotype_ranking', score DESC NULLS LAST, name LIMIT 50")
+        for r in more:
+            if len(rows) < 3 and r["name"] not in {x["name"] for x in rows}:
+                rows.append(r)
     return f"{n} evaluated, {with_s} with suggestions", [f"[{r['kind']}] {r['name']}: {' '.join(r['text'].split())[:300]}"
                                                          for r in rows]
