@@ -180,7 +180,7 @@ class Count(_ObservationCriterion):
         days = sorted(by_day)
         span = (days[-1] - days[0]).days if days else 0
         share = len(days) / len(all_days) if all_days else 0.0
-        later = [o for o in usable if days and o.at.date() > days[0]]  # type: ignore[union-attr]
+        later = [o for o in usable if o.at.date() > days[0]] if self.followed_up and days else []  # type: ignore[union-attr]
         ok = len(days) >= self.min_count and span >= self.min_span_days and (
             self.fraction is None or share >= self.fraction) and (not self.followed_up or bool(later))
         facts = tuple(by_day[d].fact() for d in (days[:1] + days[-2:] if len(days) > 3 else days))
