@@ -90,6 +90,7 @@ def _rescore(args: argparse.Namespace) -> int:
     from medkb import registry
     from medkb.db.postgres import connect
     from medkb.training.finetune import rescore
+    from medkb.training.relation_train import rescore_re
 
     settings = Settings.from_env()
     with connect(settings) as conn:
@@ -97,7 +98,7 @@ def _rescore(args: argparse.Namespace) -> int:
         if rec is None:
             raise registry.RegistryError("no champion; give a version (`medkb model list`)")
         before = rec.primary_scores()["micro"]["f1"]
-        metrics = rescore(rec.path)
+        metrics = rescore_re(rec.path) if rec.kind == "re" else rescore(rec.path)
         rec = registry.register(conn, rec.path, settings, version=rec.version)
     after = metrics["dev"][metrics["primary"]]["micro"]["f1"]
     print(f"{rec.version}: dev micro F1 {before:.2f} -> {after:.2f} ({metrics['primary']}); "

@@ -41,6 +41,8 @@ def test_eval_relations_json_has_every_run(tiny_setup, capsys):
     for key in ("gold_entities", "cooccurrence_doc", "cooccurrence_sentence", "cue_words"):
         assert set(out[key]) >= {"p", "r", "f1"}, key
     assert set(out["gold_entities"]) >= {"intra", "cross"}
+    alo = out["gold_entities_at_least_one"]  # BioCreative's prior: never fewer pairs than the plain decoding
+    assert alo["pred"] >= out["gold_entities"]["pred"] and alo["r"] >= out["gold_entities"]["r"]
     # 3 gold triples; every co-occurring pair of the document recalls all of them
     assert out["cooccurrence_doc"]["gold"] == 3 and out["cooccurrence_doc"]["r"] == 100.0
     # the cross-sentence triples are out of reach of a sentence co-occurrence baseline
