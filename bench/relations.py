@@ -1,11 +1,13 @@
-"""Relation-stage benchmark: candidate pairs/s and abstracts/s of the CID classifier, fp32 and bf16,
-beside the NER stage and the whole pipeline on the same abstracts, with peak memory.
+"""Relation-stage benchmark: candidate pairs/s and abstracts/s of the CID classifier, fp32, bf16 and int8,
+beside the NER stage and the whole pipeline on the same abstracts, with peak memory, and what each
+precision costs in gold-entity CID F1 on the same abstracts.
 
 One pipeline run per precision (spaCy, NER, normalisation, relations): the NER tagger and the
 relation step are timed inside it (wrappers), so every figure comes from the same abstracts. The
 relation stage includes building the candidates and the evidence.
 
     python bench/relations.py [--model RE_VERSION_OR_DIR] [--ner NER_VERSION_OR_DIR|dictionary] [--docs 200] [--threads 2]
+                              [--precisions fp32,bf16,int8]
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def main() -> int:
     ap.add_argument("--ner", help="NER version or directory (default: the ner champion); 'dictionary'")
     ap.add_argument("--docs", type=int, default=200, help="BC5CDR dev abstracts")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precisions", default="fp32,bf16,int8", help="comma-separated; the first is the baseline")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
 
@@ -74,13 +77,14 @@ def main() -> int:
     from medkb.nlp.relation_stage import ModelRelations
     from medkb.settings import data_dir_from_env
     from medkb.training.relation_data import load_cid
+    from medkb.training.relation_eval import score_gold_run
 
     docs = load_cid(DEV, args.docs)
     src = [SourceDoc(d.cand.doc_id, d.title, d.abstract, "corpus") for d in docs]
     path, version = _resolve(args.model, "re")
     tree = mesh_tree(str(data_dir_from_env()))
     rows = []
-    for precision in ("fp32", "bf16"):
+    for precision in args.precisions.split(","):
         extractor = _extractor(args.ner, precision)
         clf = RelationClassifier(path, precision=precision)
         clf.version = version
@@ -99,6 +103,7 @@ def main() -> int:
                "relation_pairs_per_s": round(rel.pairs / rel.seconds, 1),
                "relation_vs_ner_time": round(rel.seconds / tagger.seconds, 3),
                "assertions": sum(len(r.assertions) for r in results), "peak_rss_mb": peak_mb()}
+        row["gold_entities_f1"] = score_gold_run(clf, docs, tree, threshold=(clf.threshold, clf.threshold_cross))["f1"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     out = Path(args.out)
@@ -107,9 +112,11 @@ def main() -> int:
              f"BC5CDR dev, first {args.docs} abstracts; CPU, {args.threads} torch threads, shared 2-core machine "
              "(figures vary with load).", "",
              "| precision | candidate pairs | pairs/s | relation abstracts/s | NER abstracts/s | relation/NER time | "
-             "pipeline abstracts/s | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
+             "pipeline abstracts/s | pipeline vs first | gold-entity F1 | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['precision']} | {r['candidate_pairs']} | {r['relation_pairs_per_s']} | {r['relation_abstracts_per_s']} | "
-              f"{r['ner_abstracts_per_s']} | {r['relation_vs_ner_time']} | {r['pipeline_abstracts_per_s']} | {r['peak_rss_mb']} |"
+              f"{r['ner_abstracts_per_s']} | {r['relation_vs_ner_time']} | {r['pipeline_abstracts_per_s']} | "
+              f"{r['pipeline_abstracts_per_s'] / rows[0]['pipeline_abstracts_per_s']:.2f}x | {r['gold_entities_f1']} | {r['peak_rss_mb']} |"
               for r in rows]
     (out / f"relations-{version}.md").write_text("\n".join(lines) + "\n")
     (out / f"relations-{version}.json").write_text(json.dumps(rows, indent=1))

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'dictionary' = the dictionary extractor)")
     e.add_argument("--corpus", required=True, help="PubTator file, e.g. ../shared/corpora/bc5cdr/CDR_DevelopmentSet.PubTator.txt")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"))
+    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "auto"))
     e.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end run (no NER needed)")
     e.add_argument("--limit", type=int, help="first N documents only (smoke runs; not for reported figures)")
     e.set_defaults(func=_eval)
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True, help="PubTator file (its annotations are ignored)")
     p.add_argument("--model", help="relation model version or directory (default: the re champion)")
     p.add_argument("--ner", help="NER version or directory (default: the ner champion); 'dictionary'")
-    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "auto"))
+    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "int8", "auto"))
     p.add_argument("--limit", type=int, help="first N documents only")
     p.set_defaults(func=_predict)
 

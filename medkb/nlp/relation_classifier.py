@@ -2,8 +2,8 @@
 
 The directory is self-contained: the fine-tuned encoder (config.json, model.safetensors), tokenizer,
 the head (relation_head.pt), medkb.json (kind "re", label map, window, threshold, version) and the
-eval JSON (metrics.json). Precision is a deployment option as for NER: fp32, or bf16 autocast on the
-CPU ("auto" = bf16 where the CPU has it). A pair's evidence is the sentence holding both concepts
+eval JSON (metrics.json). Precision is a deployment option as for NER: fp32, bf16 autocast on the
+CPU ("auto" = bf16 where the CPU has it), or int8 (dynamic quantisation of the encoder's Linear layers). A pair's evidence is the sentence holding both concepts
 with the most context weight, or for a cross-sentence pair the best chemical sentence and the best
 disease sentence (two sentences, joined by " … "; start/end span both).
 
@@ -78,9 +78,13 @@ class RelationClassifier:
         encoder = load_encoder(self.model_dir)
         head = build_head(encoder.config.hidden_size, **meta["head"])
         head.load_state_dict(torch.load(self.model_dir / HEAD_FILE, map_location="cpu", weights_only=True))
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        precision = resolve_precision(precision)
+        self.device = device or ("cuda" if torch.cuda.is_available() and precision != "int8" else "cpu")
+        if precision == "int8":  # the encoder's Linear layers, as for NER; the small head stays fp32
+            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+            encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
         self._setup(encoder.to(self.device), head.to(self.device).eval(), tokenizer, meta,
-                    str(meta.get("version", self.model_dir.name)), resolve_precision(precision), batch_size)
+                    str(meta.get("version", self.model_dir.name)), precision, batch_size)
 
     @classmethod
     def from_parts(cls, encoder: Any, head: Any, tokenizer: Any, meta: dict[str, Any], *, version: str = "in-training",
