@@ -102,16 +102,21 @@ def reserve_version(conn: Any, settings: Settings, kind: str = "ner") -> Path:
             continue
 
 
-def register(conn: Any, model_dir: Path | str, settings: Settings, *, version: str | None = None, kind: str = "ner") -> ModelRecord:
+def register(conn: Any, model_dir: Path | str, settings: Settings, *, version: str | None = None,
+             kind: str | None = None) -> ModelRecord:
     """Copy (if needed) a trained model directory into the registry and add it as a challenger.
 
-    Re-registering the same version updates its metrics and path and keeps its status.
+    The kind is the directory's own (medkb.json `kind`, "ner" when absent) unless given. Re-registering
+    the same version updates its metrics and path and keeps its status.
     """
     src = Path(model_dir)
     metrics_path = src / "metrics.json"
     if not metrics_path.exists():
         raise RegistryError(f"{src}: no metrics.json; it is not a finished `medkb train ner` output")
     metrics = json.loads(metrics_path.read_text())
+    if kind is None:
+        src_meta = src / "medkb.json"
+        kind = str(json.loads(src_meta.read_text()).get("kind", "ner")) if src_meta.exists() else "ner"
     version = version or (src.name if src.parent == registry_dir(settings) else next_version(conn, kind))
     dest = registry_dir(settings) / version
     if src.resolve() != dest.resolve():

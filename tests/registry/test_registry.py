@@ -114,3 +114,14 @@ def test_the_promote_command_gates_a_version_by_its_own_kind(pg, settings, reg):
     pg.commit()
     assert main(["model", "promote", "re-t-1"]) == 0
     assert registry.champion(pg, "re").version == "re-t-1"
+
+
+def test_a_directory_registers_as_its_own_kind(pg, settings, reg, capsys):
+    from medkb.cli import main
+
+    d = model_dir(reg, "re-dir", 60, 0, 0)
+    meta = json.loads((d / "medkb.json").read_text())
+    (d / "medkb.json").write_text(json.dumps({**meta, "kind": "re"}))
+    assert main(["model", "register", str(d), "--version", "re-t-1"]) == 0
+    assert registry.get(pg, "re-t-1").kind == "re"  # not the NER default
+    assert registry.register(pg, model_dir(reg, "ner-dir", 60, 60, 60), settings, version="ner-t-9").kind == "ner"
