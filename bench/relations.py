@@ -103,7 +103,7 @@ def main() -> int:
                "relation_pairs_per_s": round(rel.pairs / rel.seconds, 1),
                "relation_vs_ner_time": round(rel.seconds / tagger.seconds, 3),
                "assertions": sum(len(r.assertions) for r in results), "peak_rss_mb": peak_mb()}
-        row["gold_entities_f1"] = score_gold_run(clf, docs, tree, threshold=(clf.threshold, clf.threshold_cross))["f1"]
+        row["gold_entities_f1"] = score_gold_run(clf, docs, tree, threshold=clf.threshold)["f1"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     out = Path(args.out)

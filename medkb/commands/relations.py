@@ -120,9 +120,8 @@ def _eval(args: argparse.Namespace) -> int:
     clf = RelationClassifier(path, precision=args.precision)
     clf.version = version
     tree = mesh_tree(str(data_dir_from_env()))
-    gold = score_gold_run(clf, docs, tree, threshold=(clf.threshold, clf.threshold_cross))
+    gold = score_gold_run(clf, docs, tree, threshold=clf.threshold)
     out: dict = {"corpus": corpus.name, "docs": len(docs), "model": version, "threshold": clf.threshold,
-                 "threshold_cross": clf.threshold_cross,
                  "hypernym_filter": clf.hypernym_filter and tree is not None}
     if not args.no_end_to_end:
         extractor = _extractor(args.ner, args.precision)
@@ -136,8 +135,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"CID relations: {version} on {corpus.name} ({len(docs)} docs, thresholds {clf.threshold} / {clf.threshold_cross} "
-          f"intra / cross, "
+    print(f"CID relations: {version} on {corpus.name} ({len(docs)} docs, threshold {clf.threshold}, "
           f"hypernym filter {'on' if out['hypernym_filter'] else 'off'})")
     for key, label in TABLE:
         if key in out:

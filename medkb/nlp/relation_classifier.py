@@ -7,11 +7,9 @@ CPU ("auto" = bf16 where the CPU has it), or int8 (dynamic quantisation of the e
 with the most context weight, or for a cross-sentence pair the best chemical sentence and the best
 disease sentence (two sentences, joined by " … "; start/end span both).
 
-Decoding: a pair is kept at or above its threshold, one for pairs sharing a sentence and one for
-cross-sentence pairs (both chosen on dev at training; cross-sentence scores are less reliable, so
-their best threshold sits higher). `at_least_one` also keeps each document's best pair whatever its
-score: BioCreative V's corpus prior (every BC5CDR abstract states at least one CID relation), off in
-the nightly, where an abstract may well state none.
+Decoding: a pair is kept at or above the threshold chosen on dev at training. `at_least_one` also
+keeps each document's best pair whatever its score: BioCreative V's corpus prior (every BC5CDR
+abstract states at least one CID relation), off in the nightly, where an abstract may well state none.
 """
 
 from __future__ import annotations
@@ -102,7 +100,6 @@ class RelationClassifier:
         self.precision, self.batch_size = precision, batch_size
         self.max_tokens = int(meta.get("max_tokens", 512))
         self.threshold = float(meta.get("threshold", 0.5))
-        self.threshold_cross = float(meta.get("threshold_cross", self.threshold))
         self.hypernym_filter = bool(meta.get("hypernym_filter", True))
         self.marker_id = tokenizer.convert_tokens_to_ids(meta.get("marker", MARKER))
 
@@ -145,28 +142,25 @@ class RelationClassifier:
 
     def predict(self, cands: list[DocCandidates], tree: MeshTree | None = None, threshold: float | None = None,
                 progress: Any = None, *, at_least_one: bool = False) -> list[list[ScoredPair]]:
-        """The pairs at or above their threshold, with evidence; hypernym-filtered when a MeSH tree is given.
-
-        `threshold` overrides both thresholds (intra- and cross-sentence)."""
-        thr = (self.threshold, self.threshold_cross) if threshold is None else (threshold, threshold)
+        """The pairs at or above the threshold, with evidence; hypernym-filtered when a MeSH tree is given."""
+        thr = self.threshold if threshold is None else threshold
         return [select(probs, weights, doc, thr, tree if self.hypernym_filter else None, at_least_one)
                 for probs, weights, doc in self.score(cands, progress)]
 
 
-def select(probs: list[float], weights: list[Any], doc: EncodedDoc, threshold: float | tuple[float, float],
-           tree: MeshTree | None, at_least_one: bool = False) -> list[ScoredPair]:
+def select(probs: list[float], weights: list[Any], doc: EncodedDoc, threshold: float, tree: MeshTree | None,
+           at_least_one: bool = False) -> list[ScoredPair]:
     """A document's kept pairs (see `kept`) with their evidence."""
     cands = doc.cand.candidates
     return [_with_evidence(cands[i], probs[i], weights[i], doc) for i in kept(cands, probs, threshold, tree, at_least_one)]
 
 
-def kept(cands: tuple[Candidate, ...], probs: list[float], threshold: float | tuple[float, float], tree: MeshTree | None,
+def kept(cands: tuple[Candidate, ...], probs: list[float], threshold: float, tree: MeshTree | None,
          at_least_one: bool = False) -> list[int]:
-    """Indices of the candidates at or above their threshold (intra, cross), plus the best one when none is
-    and `at_least_one` asks for it, less each kept disease that is a MeSH ancestor of another kept disease
-    of the same chemical (the specific one is the relation)."""
-    t_intra, t_cross = threshold if isinstance(threshold, tuple) else (threshold, threshold)
-    idx = [i for i, p in enumerate(probs) if p >= (t_intra if cands[i].intra else t_cross)]
+    """Indices of the candidates at or above `threshold`, plus the best one when none is and `at_least_one`
+    asks for it, less each kept disease that is a MeSH ancestor of another kept disease of the same
+    chemical (the specific one is the relation)."""
+    idx = [i for i, p in enumerate(probs) if p >= threshold]
     if not idx and at_least_one and probs:
         idx = [max(range(len(probs)), key=probs.__getitem__)]
     if tree is None or len(idx) < 2:

@@ -43,7 +43,6 @@ def write_card(model_dir: Path, record: ModelRecord, meta: dict[str, Any]) -> Pa
         config=yaml.safe_dump(cfg, sort_keys=False).strip(), score_rows="\n".join(rows),
         confusion=json.dumps(record.metrics.get("dev", {}).get(primary, {}).get("confusion", {})),
         num_layers=cfg.get("num_layers", "?"), threshold=meta.get("threshold", "?"),
-        threshold_cross=meta.get("threshold_cross", meta.get("threshold", "?")),
         encoder_training=(f"its top {cfg['finetune_layers']} fine-tuned (lr {cfg.get('encoder_lr')})"
                           if cfg.get("finetune_layers") else "frozen"),
         hypernym_filter="on" if meta.get("hypernym_filter") else "off",

@@ -38,37 +38,27 @@ def split_scores(docs: list[CidDoc], pred: list[set[tuple[str, str]]]) -> dict[s
 
 
 def score_gold_run(clf: RelationClassifier, docs: list[CidDoc], tree: MeshTree | None,
-                   threshold: float | tuple[float, float] | None = None, progress: Any = None,
-                   states: list | None = None) -> dict[str, Any]:
-    """The classifier on gold entities; with no threshold, the best (intra, cross) pair on these documents
-    is chosen: the best single threshold, then the cross one given it, then the intra one given that.
+                   threshold: float | None = None, progress: Any = None, states: list | None = None) -> dict[str, Any]:
+    """The classifier on gold entities; with no threshold, the best one on these documents is chosen.
 
-    Also scored: the same thresholds with BioCreative V's at-least-one-pair-per-document prior."""
+    Also scored: the same threshold with BioCreative V's at-least-one-pair-per-document prior."""
     t0 = time.perf_counter()
     scored = clf.score([d.cand for d in docs], progress, states)
     seconds = time.perf_counter() - t0
     use_tree = tree if clf.hypernym_filter else None
     gold = [set(d.gold) for d in docs]
 
-    def preds(thr: tuple[float, float], at_least_one: bool = False) -> list[set[tuple[str, str]]]:
+    def preds(thr: float, at_least_one: bool = False) -> list[set[tuple[str, str]]]:
         out = []
         for d, (probs, _, _) in zip(docs, scored, strict=True):
             cands = d.cand.candidates
             out.append({(cands[i].chemical_id, cands[i].disease_id) for i in kept(cands, probs, thr, use_tree, at_least_one)})
         return out
 
-    def f1(thr: tuple[float, float]) -> tuple[float, float]:
-        return relation_scores(gold, preds(thr))["f1"], -abs(thr[0] - 0.5) - abs(thr[1] - 0.5)
-
-    if threshold is None:
-        single = max(THRESHOLDS, key=lambda t: f1((t, t)))
-        cross = max(THRESHOLDS, key=lambda t: f1((single, t)))
-        thr = (max(THRESHOLDS, key=lambda t: f1((t, cross))), cross)
-    else:
-        thr = threshold if isinstance(threshold, tuple) else (threshold, threshold)
+    thr = threshold if threshold is not None else max(THRESHOLDS, key=lambda t: (relation_scores(gold, preds(t))["f1"], -abs(t - 0.5)))
     pred = preds(thr)
     n_pairs = sum(len(d.cand.candidates) for d in docs)
-    return {**prf(gold, pred), "threshold": thr[0], "threshold_cross": thr[1], **split_scores(docs, pred),
+    return {**prf(gold, pred), "threshold": thr, **split_scores(docs, pred),
             "at_least_one": prf(gold, preds(thr, True)), "docs": len(docs), "candidates": n_pairs,
             "seconds": round(seconds, 2)}
 

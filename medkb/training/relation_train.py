@@ -215,17 +215,17 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
                                     [None if s is None else s.float() for s in dev_states])
             f1 = scores["f1"]
             row = {"epoch": epoch, "train_loss": round(loss_sum / max(n, 1), 5), "dev_f1": {Path(cfg.dev[0]).name: f1},
-                   **decoding(scores), "intra_f1": scores["intra"]["f1"], "cross_f1": scores["cross"]["f1"],
+                   "threshold": scores["threshold"], "intra_f1": scores["intra"]["f1"], "cross_f1": scores["cross"]["f1"],
                    "elapsed_s": round(time.monotonic() - t0, 1)}
             history.append(row)
             print(json.dumps(row), flush=True)
             if f1 > best_f1:
                 best_f1, best_epoch, bad = f1, epoch, 0
-                save(encoder, head, tokenizer, out, {**meta, **decoding(scores)})
+                save(encoder, head, tokenizer, out, {**meta, "threshold": scores["threshold"]})
                 (out / "dev_scores.json").write_text(json.dumps(scores, indent=1))
             else:
                 bad += 1
-            save(encoder, head, tokenizer, out / "checkpoint-last", {**meta, **decoding(scores)})
+            save(encoder, head, tokenizer, out / "checkpoint-last", {**meta, "threshold": scores["threshold"]})
             if bad >= cfg.patience:
                 log.info("early stop: no dev gain for %d epochs", bad)
                 break
@@ -285,18 +285,12 @@ def finalize_re(cfg: RelationConfig, out: Path, history: list[dict[str, Any]], s
 def relation_metrics(scores: dict[str, Any]) -> dict[str, Any]:
     """Gold-entity dev scores in the registry's shape ({"micro": {p, r, f1}, ...})."""
     return {"micro": {k: scores[k] for k in ("p", "r", "f1")}, "intra": scores.get("intra"), "cross": scores.get("cross"),
-            "threshold": scores.get("threshold"), "threshold_cross": scores.get("threshold_cross"),
             "at_least_one": scores.get("at_least_one")}
 
 
-def decoding(scores: dict[str, Any]) -> dict[str, float]:
-    """The thresholds chosen on dev, as medkb.json keeps them."""
-    return {"threshold": scores["threshold"], "threshold_cross": scores.get("threshold_cross", scores["threshold"])}
-
-
 def rescore_re(model_dir: Path | str, *, threads: int | None = None) -> dict[str, Any]:
-    """Dev scores of a saved relation model with the current decoding (thresholds re-chosen on dev):
-    medkb.json's thresholds, dev_scores.json and metrics.json are rewritten; metrics returned.
+    """Dev scores of a saved relation model with the current decoding (threshold re-chosen on dev):
+    medkb.json's threshold, dev_scores.json and metrics.json are rewritten; metrics returned.
 
     As for NER (`finetune.rescore`): decoding improves without retraining, and the gate must not compare
     a challenger decoded today against a champion's figures from an older decoder."""
@@ -306,7 +300,7 @@ def rescore_re(model_dir: Path | str, *, threads: int | None = None) -> dict[str
     tree = mesh_tree(str(data_dir_from_env())) if cfg.hypernym_filter else None
     clf = RelationClassifier(model_dir, threads=threads)
     scores = score_gold_run(clf, load_cid(cfg.resolve(cfg.dev[0]), cfg.limit_dev_docs), tree)
-    (model_dir / "medkb.json").write_text(json.dumps({**meta, **decoding(scores)}, indent=1))
+    (model_dir / "medkb.json").write_text(json.dumps({**meta, "threshold": scores["threshold"]}, indent=1))
     (model_dir / "dev_scores.json").write_text(json.dumps(scores, indent=1))
     primary = Path(cfg.dev[0]).name
     metrics = {"primary": primary, "dev": {primary: relation_metrics(scores)}}

@@ -151,17 +151,6 @@ def _two_sentence_doc():
                                                                 LinkedSpan(33, 44, "Disease", ("MESH:D2",))])
 
 
-def test_intra_and_cross_sentence_pairs_have_their_own_threshold():
-    from medkb.nlp.relation_classifier import kept
-
-    cands = _two_sentence_doc().candidates
-    assert [c.intra for c in cands] == [True, False]
-    probs = [0.4, 0.5]
-    assert kept(cands, probs, 0.3, None) == [0, 1]  # one threshold for both
-    assert kept(cands, probs, (0.3, 0.6), None) == [0]  # the cross-sentence pair needs 0.6
-    assert kept(cands, probs, (0.45, 0.45), None) == [1]
-
-
 def test_at_least_one_keeps_the_best_pair_only_when_none_passes():
     from medkb.nlp.relation_classifier import kept
 
@@ -170,18 +159,3 @@ def test_at_least_one_keeps_the_best_pair_only_when_none_passes():
     assert kept(cands, [0.1, 0.2], 0.5, None, at_least_one=True) == [1]
     assert kept(cands, [0.6, 0.2], 0.5, None, at_least_one=True) == [0]  # a pair passed: nothing added
     assert kept((), [], 0.5, None, at_least_one=True) == []  # no candidate, no pair
-
-
-def test_the_classifier_reads_both_thresholds_from_its_directory(tiny_re_dir, tmp_path):
-    import shutil
-
-    d = tmp_path / "re"
-    shutil.copytree(tiny_re_dir, d)
-    meta = json.loads((d / "medkb.json").read_text())
-    assert RelationClassifier(d).threshold_cross == meta["threshold"]  # an older model: one threshold
-    (d / "medkb.json").write_text(json.dumps({**meta, "threshold": 0.0, "threshold_cross": 1.01}))
-    clf = RelationClassifier(d)
-    [pairs] = clf.predict([_two_sentence_doc()])
-    assert [p.intra for p in pairs] == [True]  # the cross-sentence pair is below 1.01
-    [pairs] = clf.predict([_two_sentence_doc()], threshold=0.0)  # an explicit threshold applies to both
-    assert sorted(p.intra for p in pairs) == [False, True]

@@ -97,11 +97,11 @@ def test_training_writes_a_self_contained_model_that_loads(corpus, tiny_base, tm
     assert set(metrics["dev"][primary]) >= {"micro", "intra", "cross"}
     assert list((tmp_path / "cache" / "re-states").glob("*.pt"))  # frozen states kept for the next run
     clf = RelationClassifier(out)
-    assert clf.threshold == meta["threshold"] and clf.threshold_cross == meta["threshold_cross"]
+    assert clf.threshold == meta["threshold"]
     assert len(clf.score([d.cand for d in load_cid(corpus)])) == 3
 
 
-def test_rescore_rechooses_the_thresholds_and_rewrites_the_metrics(corpus, tiny_base, tmp_path, monkeypatch):
+def test_rescore_rechooses_the_threshold_and_rewrites_the_metrics(corpus, tiny_base, tmp_path, monkeypatch):
     from medkb.training.relation_train import rescore_re
 
     monkeypatch.setenv("MEDKB_DATA_DIR", str(tmp_path / "data"))
@@ -109,13 +109,12 @@ def test_rescore_rechooses_the_thresholds_and_rewrites_the_metrics(corpus, tiny_
     out = train_re(cfg(corpus, tiny_base, epochs=1, finetune_layers=1), tmp_path / "m", threads=1).output_dir
     trained = json.loads((out / "metrics.json").read_text())
     meta = json.loads((out / "medkb.json").read_text())
-    (out / "medkb.json").write_text(json.dumps({**{k: v for k, v in meta.items() if k != "threshold_cross"},
-                                                "threshold": 0.99}))  # an older model: one, stale threshold
+    (out / "medkb.json").write_text(json.dumps({**meta, "threshold": 0.99}))  # a stale threshold
     (out / "metrics.json").write_text("{}")
     metrics = rescore_re(out, threads=1)
     assert metrics == trained  # the same network, decoded as training decoded it
     again = json.loads((out / "medkb.json").read_text())
-    assert (again["threshold"], again["threshold_cross"]) == (meta["threshold"], meta["threshold_cross"])
+    assert again["threshold"] == meta["threshold"]
     assert json.loads((out / "metrics.json").read_text()) == metrics
 
 
