@@ -285,7 +285,7 @@ def finalize_re(cfg: RelationConfig, out: Path, history: list[dict[str, Any]], s
 def relation_metrics(scores: dict[str, Any]) -> dict[str, Any]:
     """Gold-entity dev scores in the registry's shape ({"micro": {p, r, f1}, ...})."""
     return {"micro": {k: scores[k] for k in ("p", "r", "f1")}, "intra": scores.get("intra"), "cross": scores.get("cross"),
-            "at_least_one": scores.get("at_least_one")}
+            "threshold": scores.get("threshold"), "at_least_one": scores.get("at_least_one")}
 
 
 def rescore_re(model_dir: Path | str, *, threads: int | None = None) -> dict[str, Any]:
