@@ -46,7 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'dictionary' = the dictionary extractor)")
     e.add_argument("--corpus", required=True, help="PubTator file, e.g. ../shared/corpora/bc5cdr/CDR_DevelopmentSet.PubTator.txt")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "auto"))
+    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "auto"),
+                   help="inference precision of both models (default fp32; int8 costs the relation model 2-3 F1, "
+                   "bench/relations.py); also printed: the at-least-one-pair-per-document rows, BioCreative V's "
+                   "corpus prior, which the nightly does not use")
     e.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end run (no NER needed)")
     e.add_argument("--limit", type=int, help="first N documents only (smoke runs; not for reported figures)")
     e.set_defaults(func=_eval)
@@ -59,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True, help="PubTator file (its annotations are ignored)")
     p.add_argument("--model", help="relation model version or directory (default: the re champion)")
     p.add_argument("--ner", help="NER version or directory (default: the ner champion); 'dictionary'")
-    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "int8", "auto"))
+    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "int8", "auto"),
+                   help="inference precision (auto = bf16 where the CPU has it natively, else fp32)")
     p.add_argument("--limit", type=int, help="first N documents only")
     p.set_defaults(func=_predict)
 
