@@ -32,8 +32,9 @@ from demo_output import TaskLines, quiet_to  # noqa: E402
 from medkb.settings import Settings  # noqa: E402
 
 PHENOPACKETS = Path(os.environ.get("MEDKB_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "phenopackets"
+# the strongest facts: most documents first, then the relation model's score
 SAMPLE_QUERY = ("MATCH (c:Chemical)-[i:INDUCES]->(d:Disease) RETURN c.name AS chemical, d.name AS disease, "
-                "i.docs AS docs ORDER BY docs DESC LIMIT 5")
+                "i.docs AS docs, round(i.score, 2) AS score ORDER BY docs DESC, score DESC LIMIT 5")
 
 
 class Steps:

@@ -38,7 +38,8 @@ def summary(settings: Settings, sample_query: str) -> str:
                + f"; diagnosed: {diagnosed}")
     out.append("  pipeline runs  " + ", ".join(f"{r['kind']} {r['status']}={r['n']}" for r in runs))
     out.append("  top chemical -> disease edges:")
-    out.extend(f"    {r['chemical']} -> {r['disease']} (docs={r['docs']})" for r in induces)
+    out.extend(f"    {r['chemical']} -> {r['disease']} (docs={r['docs']}"
+               + (f", score={r['score']})" if r.get("score") is not None else ")") for r in induces)
     if not induces:
         out.append("    (none yet: the slices were too small)")
     out.append("  example explanations:")
