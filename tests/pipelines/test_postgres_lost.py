@@ -27,13 +27,41 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 MEDLINE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
 
+# The validation in a process of its own, held inside its transaction (at the suite run, connection open)
+# until the test has cut Postgres: it writes <MEDKB_TEST_HOLD>.held, then waits for <MEDKB_TEST_HOLD>.
+# Without the hold, a quiet machine validated the 50 rows (0.2 s) before the cut landed.
 _VALIDATE = """
+import os, time
+import medkb.validation.batch as batch
 from medkb.pipelines import kb_refresh
 from medkb.settings import Settings
+
+_run_suite = batch.run_suite
+def held(*args, **kwargs):
+    gate = os.environ["MEDKB_TEST_HOLD"]
+    if not os.path.exists(gate):
+        open(gate + ".held", "w").close()
+        while not os.path.exists(gate):
+            time.sleep(0.02)
+    return _run_suite(*args, **kwargs)
+batch.run_suite = held
 print("validating", flush=True)
 kb_refresh.validate_literature(Settings.from_env(), "V")
 print("validated", flush=True)
 """
+
+
+def _start_held_validation(run_id: str, gate: Path) -> subprocess.Popen:
+    """The validation subprocess, once it is held inside its transaction."""
+    proc = subprocess.Popen([sys.executable, "-c", _VALIDATE.replace('"V"', f'"{run_id}"')], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "MEDKB_TEST_HOLD": str(gate)})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "validating"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline and not Path(f"{gate}.held").exists():
+        time.sleep(0.02)
+    assert proc.poll() is None and Path(f"{gate}.held").exists(), proc.stderr.read() if proc.poll() is not None else "not held"
+    return proc
 
 
 def _state(settings) -> tuple[dict[str, int], list[tuple]]:
@@ -53,7 +81,7 @@ def _terminate_own_backends(settings, keep: int) -> int:
         return cur.fetchone()[0]
 
 
-def test_validation_survives_losing_postgres(settings, pg):
+def test_validation_survives_losing_postgres(settings, pg, tmp_path):
     pg.commit()
     kb_refresh.ingest_literature(settings, "V", [str(MEDLINE)])
     kb_refresh.validate_literature(settings, "V")
@@ -63,23 +91,11 @@ def test_validation_survives_losing_postgres(settings, pg):
         cur.execute("UPDATE staged_documents SET state = 'staged', validation_notes = '[]'::jsonb")
         cur.execute("DELETE FROM quarantine WHERE stage = 'validate'")
 
-    proc = subprocess.Popen([sys.executable, "-c", _VALIDATE], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "validating"
-    terminated = 0
+    gate = tmp_path / "go"
+    proc = _start_held_validation("V", gate)
     keep = pg.get_backend_pid()  # the fixture's connection stays
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline:  # wait until it has a connection, then cut it
-        with connect(settings) as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND pid <> %s AND backend_type = 'client backend'",
-                        (keep,))
-            busy = cur.fetchone()[0]
-        if busy:  # cut at once: on a quiet machine the validation holds a connection only briefly
-            terminated = _terminate_own_backends(settings, keep)
-            if terminated:  # else its connection closed in between: wait for the next one
-                break
-        time.sleep(0.05)
+    terminated = _terminate_own_backends(settings, keep)  # the held validation's connection
+    gate.touch()
     out, err = proc.communicate(timeout=300)
     assert terminated >= 1
     assert proc.returncode != 0, out
@@ -116,7 +132,7 @@ def _busy(settings) -> int:
 
 @pytest.mark.skipif(os.environ.get("MEDKB_TEST_PG_RESTART") != "1",
                     reason="restarts the whole Postgres cluster: set MEDKB_TEST_PG_RESTART=1 where nothing else uses it")
-def test_validation_survives_a_postgres_restart(emptied):
+def test_validation_survives_a_postgres_restart(emptied, tmp_path):
     settings = emptied
     kb_refresh.ingest_literature(settings, "R", [str(MEDLINE)])
     kb_refresh.validate_literature(settings, "R")
@@ -125,15 +141,11 @@ def test_validation_survives_a_postgres_restart(emptied):
         cur.execute("UPDATE staged_documents SET state = 'staged', validation_notes = '[]'::jsonb")
         cur.execute("DELETE FROM quarantine WHERE stage = 'validate'")
 
-    proc = subprocess.Popen([sys.executable, "-c", _VALIDATE.replace('"V"', '"R"')], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "validating"
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline and not _busy(settings):
-        time.sleep(0.02)
-    assert proc.poll() is None, "the validation ended before Postgres could be restarted"
+    gate = tmp_path / "go"
+    proc = _start_held_validation("R", gate)
+    assert _busy(settings) >= 1  # the held validation's connection
     down = subprocess.run(["bash", "ops/services.sh", "down", "postgres"], cwd=ROOT, capture_output=True, text=True)
+    gate.touch()
     assert down.returncode == 0, down.stderr
     restarted: dict[str, subprocess.CompletedProcess] = {}
     # the server comes back while the failed task is being reported, as an operator or systemd would
