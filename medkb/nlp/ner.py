@@ -56,8 +56,7 @@ class TransformerTagger:
         self.device = device or ("cuda" if torch.cuda.is_available() and precision != "int8" else "cpu")
         model.eval()
         if precision == "int8":
-            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+            model = quantize_int8(model)
         elif precision == "bf16" and self.device == "cpu":
             model = model.to(torch.bfloat16)
         self.model = model.to(self.device)
@@ -120,6 +119,14 @@ class TransformerTagger:
 
 
 PRECISIONS = ("fp32", "bf16", "int8", "auto")
+
+
+def quantize_int8(model: Any) -> Any:
+    """Dynamic, per-channel int8 weights for every Linear layer (the NER tagger and the relation encoder)."""
+    import torch
+
+    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
 
 
 def resolve_precision(precision: str) -> str:

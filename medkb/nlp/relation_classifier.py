@@ -60,7 +60,7 @@ class RelationClassifier:
         import torch
         from transformers import AutoTokenizer
 
-        from medkb.nlp.ner import resolve_precision
+        from medkb.nlp.ner import quantize_int8, resolve_precision
 
         self.model_dir = Path(model_dir)
         meta_path = self.model_dir / "medkb.json"
@@ -79,8 +79,7 @@ class RelationClassifier:
         precision = resolve_precision(precision)
         self.device = device or ("cuda" if torch.cuda.is_available() and precision != "int8" else "cpu")
         if precision == "int8":  # the encoder's Linear layers, as for NER; the small head stays fp32
-            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-            encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+            encoder = quantize_int8(encoder)
         self._setup(encoder.to(self.device), head.to(self.device).eval(), tokenizer, meta,
                     str(meta.get("version", self.model_dir.name)), precision, batch_size)
 

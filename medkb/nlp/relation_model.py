@@ -6,10 +6,10 @@ pooled with the product of both concepts' attention rows (ATLOP's localized cont
 grouped bilinear scorer and a few pair features (same sentence, distance, counts, title) give one
 logit per pair.
 
-The encoder (all-MiniLM-L6-v2, cut to its first layers) is frozen and a small transformer layer on
-top of it is trained with the scorer: on 2 shared CPU cores one epoch of full fine-tuning costs about
-a CPU-second per document, while the frozen states are computed once and each epoch then costs a
-few CPU-seconds in all. A document longer than the encoder's window is covered by overlapping
+The encoder (all-MiniLM-L6-v2, cut to its first layers) is frozen, or only its top layers train
+(`finetune_layers`), with a small transformer layer on top trained with the scorer. A frozen encoder's
+states are computed once and each epoch then costs a few CPU-seconds; the shipped model tunes the top
+2 of 4 layers (about 8 min an epoch on 2 CPU cores), which gained 3.9 dev F1 over the frozen one. A document longer than the encoder's window is covered by overlapping
 windows whose states are averaged where they overlap: nothing is truncated.
 """
 

@@ -1,9 +1,9 @@
 """Fine-tune the document-level CID classifier on BC5CDR train, select on BC5CDR dev.
 
 Gold entities at training time; negatives that are MeSH hypernyms of a positive of the same chemical
-are dropped (BioCreative V's hypernym filtering). The encoder is frozen (nlp/relation_model.py says
-why), so its states are computed once per document (with a progress bar) and each epoch trains the
-head alone. Seeded; tqdm progress; AdamW with warm-up and linear decay; after each epoch the dev F1
+are dropped (BioCreative V's hypernym filtering). A frozen encoder's states are computed once per
+document (with a progress bar) and each epoch trains the head alone; with `finetune_layers` the top
+layers train too and the states are computed every step. Seeded; tqdm progress; AdamW with warm-up and linear decay; after each epoch the dev F1
 at the best threshold (chosen on dev, stored with the model); early stopping; the best epoch is saved
 with its eval JSON and learning curve; the last epoch as checkpoint-last. bf16 autocast on CUDA.
 """
