@@ -25,6 +25,7 @@ from medkb.nlp.sentences import split_sentences
 from medkb.nlp.windows import LABEL2ID, LABELS, bio_labels, encode, make_windows
 from medkb.training.config import NerConfig
 from medkb.training.data import Example, load_corpora, load_corpus
+from medkb.training.early_stop import EarlyStop
 from medkb.training.evaluate import confusion, span_scores
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
     primary = Path(cfg.dev[0]).name
     history: list[dict[str, Any]] = []
-    best_f1, best_epoch, bad = -1.0, 0, 0
+    stop = EarlyStop(cfg.patience, cfg.max_minutes, t0)
     try:
         for epoch in range(1, cfg.epochs + 1):
             model.train()
@@ -224,25 +225,16 @@ def train_ner(cfg: NerConfig, output_dir: Path | str, *, threads: int | None = N
             history.append(row)
             log.info("epoch %d: %s", epoch, row)
             print(json.dumps(row), flush=True)
-            if f1 > best_f1:
-                best_f1, best_epoch, bad = f1, epoch, 0
+            if stop.improved(epoch, f1):
                 model.save_pretrained(output_dir)
                 tokenizer.save_pretrained(output_dir)
                 (output_dir / "dev_scores.json").write_text(json.dumps(dev_scores, indent=1))
-            else:
-                bad += 1
             model.save_pretrained(output_dir / "checkpoint-last")
-            if bad >= cfg.patience:
-                log.info("early stop: no dev gain for %d epochs", bad)
-                break
-            if cfg.max_minutes and time.monotonic() - t0 > cfg.max_minutes * 60:
-                log.info("time budget of %s min reached after epoch %d", cfg.max_minutes, epoch)
+            if stop.should_stop(epoch):
                 break
     except KeyboardInterrupt:
-        if not best_epoch:
-            raise
-        log.warning("interrupted: keeping the best finished epoch (%d)", best_epoch)
-    return finalize(cfg, output_dir, history, time.monotonic() - t0, best_epoch, device,
+        stop.interrupted()
+    return finalize(cfg, output_dir, history, time.monotonic() - t0, stop.best_epoch, device,
                     {"train_docs": len(train), "train_windows": len(feats)})
 
 

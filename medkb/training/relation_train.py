@@ -27,6 +27,7 @@ from medkb.nlp.relation_classifier import HEAD_FILE, LABELS, RelationClassifier
 from medkb.nlp.relation_model import MARKER, build_head, encode_doc, encoder_states, load_encoder
 from medkb.settings import REPO_ROOT, data_dir_from_env
 from medkb.training.config import ConfigError, default_base_model
+from medkb.training.early_stop import EarlyStop
 from medkb.training.finetune import TrainResult, plot_curve, seed_everything
 from medkb.training.relation_data import CidDoc, load_cid
 from medkb.training.relation_eval import score_gold_run
@@ -177,7 +178,7 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * steps * cfg.epochs), steps * cfg.epochs)
     rng = random.Random(cfg.seed)
     history: list[dict[str, Any]] = []
-    best_f1, best_epoch, bad = -1.0, 0, 0
+    stop = EarlyStop(cfg.patience, cfg.max_minutes, t_train)
     try:
         for epoch in range(1, cfg.epochs + 1):
             head.train()
@@ -219,24 +220,15 @@ def train_re(cfg: RelationConfig, output_dir: Path | str, *, threads: int | None
                    "elapsed_s": round(time.monotonic() - t0, 1)}
             history.append(row)
             print(json.dumps(row), flush=True)
-            if f1 > best_f1:
-                best_f1, best_epoch, bad = f1, epoch, 0
+            if stop.improved(epoch, f1):
                 save(encoder, head, tokenizer, out, {**meta, "threshold": scores["threshold"]})
                 (out / "dev_scores.json").write_text(json.dumps(scores, indent=1))
-            else:
-                bad += 1
             save(encoder, head, tokenizer, out / "checkpoint-last", {**meta, "threshold": scores["threshold"]})
-            if bad >= cfg.patience:
-                log.info("early stop: no dev gain for %d epochs", bad)
-                break
-            if cfg.max_minutes and time.monotonic() - t_train > cfg.max_minutes * 60:
-                log.info("time budget of %s min reached after epoch %d", cfg.max_minutes, epoch)
+            if stop.should_stop(epoch):
                 break
     except KeyboardInterrupt:
-        if not best_epoch:
-            raise
-        log.warning("interrupted: keeping the best finished epoch (%d)", best_epoch)
-    return finalize_re(cfg, out, history, time.monotonic() - t0, best_epoch, device,
+        stop.interrupted()
+    return finalize_re(cfg, out, history, time.monotonic() - t0, stop.best_epoch, device,
                        {"train_docs": len(rows), "train_positives": int(n_pos), "train_negatives": int(n_neg)})
 
 
