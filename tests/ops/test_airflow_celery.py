@@ -7,7 +7,6 @@ Everything started here is stopped by its PID. About 4-6 minutes on 2 shared cor
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -22,11 +21,11 @@ from typing import Any
 import pytest
 
 from medkb.db.postgres import fetch_all
+from tests.ops.local_airflow import LocalAirflow, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "ops" / "airflow.sh"
 TINY = ROOT / "tests" / "fixtures" / "training" / "tiny_ner.yaml"
 SLICE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
 DAG = "medkb_model_refine"
@@ -34,24 +33,10 @@ PASSWORD = "celery-test-admin"
 PROCS = ("api-server", "scheduler", "dag-processor", "triggerer", "worker", "worker-gpu")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[int]:
     """A throw-away Redis on a free port in its own process group, stopped by its PID."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)],
@@ -70,45 +55,14 @@ def redis(tmp_path: Path) -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-class CeleryAirflow:
+class CeleryAirflow(LocalAirflow):
     def __init__(self, home: Path, port: int, broker_port: int, registry: Path) -> None:
-        self.home, self.url = home, f"http://127.0.0.1:{port}"
-        self.env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+        super().__init__(home, port, PASSWORD, PROCS, {
             "MEDKB_AIRFLOW_EXECUTOR": "celery",
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{broker_port}/0",
-            "MEDKB_AIRFLOW_ADMIN_PASSWORD": PASSWORD,
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run this test triggers
             "MEDKB_DAG_RETRIES": "0",
             "MEDKB_MODEL_REGISTRY": str(registry),
-        }
-        self.token = ""
-
-    def run(self, action: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(SCRIPT), action], capture_output=True, text=True, env=self.env, timeout=400)
-
-    def pids(self) -> dict[str, int]:
-        run = self.home / "run"
-        return {p: int((run / f"{p}.pid").read_text()) for p in PROCS if (run / f"{p}.pid").exists()}
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
-        req = urllib.request.Request(
-            self.url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {self.token}"} if self.token else {})},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(errors="replace")
-
-    def login(self) -> None:
-        code, body = self.request("POST", "/auth/token", {"username": "admin", "password": PASSWORD})
-        assert code == 201, body
-        self.token = body["access_token"]
+        })
 
     def wait_for(self, what: str, check: Any, timeout: float, every: float = 3.0) -> Any:
         """Poll `check` until it returns something true; a slow answer (a busy api-server on 2 shared
@@ -132,21 +86,16 @@ class CeleryAirflow:
 
 @pytest.fixture
 def airflow(tmp_path: Path, redis: int) -> Iterator[CeleryAirflow]:
-    af = CeleryAirflow(tmp_path / "airflow-home", _free_port(), redis, tmp_path / "registry")
+    af = CeleryAirflow(tmp_path / "airflow-home", free_port(), redis, tmp_path / "registry")
     af.home.mkdir()
     started = af.run("up")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        af.up_output = started.stdout  # type: ignore[attr-defined]
+        af.up_output = started.stdout
         yield af
     finally:
-        pids = af.pids()
-        af.run("down")
-        leftover = [name for name, pgid in pids.items() if _group_alive(pgid)]
-        print(f"\nafter `down`: {len(pids)} process groups stopped, still alive: {leftover}")
-        for pgid in pids.values():  # never leave a process behind, even when the test failed
-            if _group_alive(pgid):
-                os.killpg(pgid, signal.SIGKILL)
+        leftover = af.stop()
+        print(f"\nafter `down`: still alive: {leftover}")
         assert not leftover, f"still running after `down`: {leftover}"
 
 
@@ -156,7 +105,7 @@ def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: Celery
     t0 = time.monotonic()
     host = socket.gethostname().split(".")[0]
     assert set(airflow.pids()) == set(PROCS)
-    assert "CeleryExecutor" in airflow.up_output  # type: ignore[attr-defined]
+    assert "CeleryExecutor" in airflow.up_output
     for worker, queue in (("worker", "default"), ("worker-gpu", "gpu")):
         log = (airflow.home / "logs" / "processes" / f"{worker}.log").read_text()
         assert f"{queue}@{host} ready." in log and f".> {queue} " in log, f"{worker} does not serve {queue}"
@@ -164,7 +113,7 @@ def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: Celery
     kb_refresh.ingest_literature(settings, "celery-night", [str(SLICE)])  # abstracts for the silver set
     kb_refresh.validate_literature(settings, "celery-night")
 
-    airflow.login()
+    airflow.bearer = airflow.token()
     airflow.wait_for(f"{DAG} parsed", lambda: airflow.request("GET", f"/api/v2/dags/{DAG}")[0] == 200, 240)
     # a run an earlier, interrupted test left in the shared metadata database would block this one
     # (max_active_runs=1): fail it first

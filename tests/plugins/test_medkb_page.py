@@ -8,14 +8,8 @@ a screenshot under .local/ (outside git) that must not be blank. One Airflow sta
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,74 +18,20 @@ import pytest
 
 from medkb.db.postgres import execute, fetch_all
 from medkb.staging.quarantine import QuarantineEntry, put
+from tests.ops.local_airflow import LocalAirflow, free_port, started
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "ops" / "airflow.sh"
 SLICE = ROOT / "tests" / "fixtures" / "medline" / "pubmed20n0014_first50.xml.gz"
 SCREENSHOT = ROOT / ".local" / "screenshots" / "medkb-page.png"
 PASSWORD = "page-test-admin"
-PROCS = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-class Api:
-    def __init__(self, home: Path, port: int) -> None:
-        self.home, self.url = home, f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__API__PORT": str(port),
-                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-                    "MEDKB_AIRFLOW_ADMIN_PASSWORD": PASSWORD, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
-
-    def run(self, action: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(SCRIPT), action], capture_output=True, text=True, env=self.env, timeout=400)
-
-    def pids(self) -> dict[str, int]:
-        run = self.home / "run"
-        return {p: int((run / f"{p}.pid").read_text()) for p in PROCS if (run / f"{p}.pid").exists()}
-
-    def get(self, path: str, token: str | None = None, cookie: str | None = None) -> tuple[int, str]:
-        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **({"Cookie": cookie} if cookie else {})}
-        try:
-            with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=headers), timeout=60) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(errors="replace")
-
-    def token(self) -> str:
-        req = urllib.request.Request(self.url + "/auth/token", headers={"Content-Type": "application/json"},
-                                     data=json.dumps({"username": "admin", "password": PASSWORD}).encode())
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            assert resp.status == 201
-            return json.loads(resp.read())["access_token"]
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    af = Api(tmp_path_factory.mktemp("airflow-home"), _free_port())
-    started = af.run("up")
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAirflow]:
+    with started(LocalAirflow(tmp_path_factory.mktemp("airflow-home"), free_port(), PASSWORD)) as af:
         yield af
-    finally:
-        pids = af.pids()
-        af.run("down")
-        for pgid in pids.values():
-            if _group_alive(pgid):
-                os.killpg(pgid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -131,17 +71,16 @@ def figure(html: str, name: str) -> str:
     return m.group(1)
 
 
-def test_anonymous_requests_get_401_and_a_bad_token_is_refused(api: Api) -> None:
+def test_anonymous_requests_get_401_and_a_bad_token_is_refused(api: LocalAirflow) -> None:
     for path in ("/medkb/", "/medkb/api/overview"):
-        assert api.get(path)[0] == 401
-    assert api.get("/medkb/", token="not-a-jwt")[0] in (401, 403)
+        assert api.request("GET", path)[0] == 401
+    assert api.request("GET", "/medkb/", token="not-a-jwt")[0] in (401, 403)
 
 
-def test_the_page_with_a_token_shows_the_stores_counts(api: Api, stores: dict[str, Any]) -> None:
+def test_the_page_with_a_token_shows_the_stores_counts(api: LocalAirflow, stores: dict[str, Any]) -> None:
     token = api.token()
-    code, body = api.get("/medkb/api/overview", token=token)
-    assert code == 200
-    data = json.loads(body)
+    code, data = api.request("GET", "/medkb/api/overview", token=token)
+    assert code == 200, data
     assert sum(n["documents"] for n in data["nights"]) == stores["documents_30"] == 50
     assert data["quarantined_total"] == stores["quarantined_total"] == 2
     assert [c["version"] for c in data["champions"]] == [stores["champion"]]
@@ -149,14 +88,14 @@ def test_the_page_with_a_token_shows_the_stores_counts(api: Api, stores: dict[st
     assert data["graph"]["documents"] == stores["graph_documents"] == 7
     assert data["decisions"][0]["action"] == "reject"
 
-    code, html = api.get("/medkb/", token=token)
+    code, html = api.request("GET", "/medkb/", token=token)
     assert code == 200 and html.startswith("<!doctype html>")
     assert figure(html, "documents_30") == f"{stores['documents_30']:,}"
     assert figure(html, "quarantined_total") == str(stores["quarantined_total"])
     assert figure(html, "graph_documents") == str(stores["graph_documents"])
     assert stores["champion"] in html and "expect_column_values_to_not_be_null" in html
     # the UI's own cookie works as well as the header: that is what the iframe inside the UI sends
-    assert api.get("/medkb/", cookie=f"_token={token}")[0] == 200
+    assert api.request("GET", "/medkb/", cookie=f"_token={token}")[0] == 200
 
 
 def _chromium() -> tuple[str, str]:
@@ -166,7 +105,7 @@ def _chromium() -> tuple[str, str]:
     return binary, driver
 
 
-def test_a_browser_logs_in_and_opens_the_medkb_page_from_the_navigation(api: Api, stores: dict[str, Any]) -> None:
+def test_a_browser_logs_in_and_opens_the_medkb_page_from_the_navigation(api: LocalAirflow, stores: dict[str, Any]) -> None:
     from PIL import Image
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
