@@ -95,11 +95,12 @@ class LocalAirflow:
 
 @contextmanager
 def started(af: LocalAirflow) -> Iterator[LocalAirflow]:
-    """`up` (it must succeed), then always `stop`."""
+    """`up` (it must succeed), then always `stop`; `down` must leave no process group alive."""
     result = af.run("up")
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         af.up_output = result.stdout
         yield af
     finally:
-        af.stop()
+        leftover = af.stop()
+        assert not leftover, f"still running after `down`: {leftover}"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from medkb.db.postgres import fetch_all
-from tests.ops.local_airflow import LocalAirflow, free_port
+from tests.ops.local_airflow import LocalAirflow, free_port, started
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -88,15 +88,8 @@ class CeleryAirflow(LocalAirflow):
 def airflow(tmp_path: Path, redis: int) -> Iterator[CeleryAirflow]:
     af = CeleryAirflow(tmp_path / "airflow-home", free_port(), redis, tmp_path / "registry")
     af.home.mkdir()
-    started = af.run("up")
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        af.up_output = started.stdout
+    with started(af):
         yield af
-    finally:
-        leftover = af.stop()
-        print(f"\nafter `down`: still alive: {leftover}")
-        assert not leftover, f"still running after `down`: {leftover}"
 
 
 def test_training_runs_on_the_gpu_worker_and_the_rest_on_default(airflow: CeleryAirflow, pg: Any, settings: Any) -> None:
