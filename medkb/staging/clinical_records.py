@@ -7,7 +7,6 @@ content is skipped, so re-scanning a drop folder every night changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -16,8 +15,6 @@ from typing import Any
 
 import psycopg2.extras
 
-from medkb.db.postgres import connect, execute
-from medkb.errors import SourceFileError
 from medkb.settings import Settings
 from medkb.sources.clinical_records import ClinicalRecord, PatientCase
 from medkb.sources.fhir import SOURCE, read_fhir_bundle
@@ -25,8 +22,8 @@ from medkb.sources.pseudonym import Pseudonymiser
 from medkb.sources.rejected import Rejected
 from medkb.staging import quarantine
 from medkb.staging.documents import StageCounts
-from medkb.staging.ingest import IngestFailed, add_counts, rejected_entry
-from medkb.staging.runs import set_watermark
+from medkb.staging.ingest import rejected_entry
+from medkb.staging.record_files import stage_record_files
 
 log = logging.getLogger(__name__)
 
@@ -72,43 +69,12 @@ def ingest_fhir_paths(
     settings: Settings, paths: Iterable[Path], run_id: str, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
     """Stage every bundle under `paths`; return staged/updated/unchanged/quarantined counts."""
-    pseudo = Pseudonymiser(settings.pseudonym_key)
-    total = StageCounts()
-    files = bundle_files(paths)
-    skipped = failed = cases = 0
-    for path in files:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-        name = pseudo.file_label(path.name)  # stored and logged instead of the name (it names the patient)
-        try:
-            with connect(settings) as conn:
-                if digest and execute(conn, "SELECT 1 FROM ingested_files WHERE source = %s AND name = %s "
-                                      "AND sha256 = %s", (SOURCE, name, digest)):
-                    skipped += 1
-                    continue
-                counts, n_cases = stage_bundle(conn, read_fhir_bundle(path, pseudo), run_id)
-                execute(conn, "INSERT INTO ingested_files (source, name, sha256, run_id, counts) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        (SOURCE, name, digest, run_id, json.dumps(counts.as_dict())))
-                set_watermark(conn, SOURCE, name, run_id)
-        except SourceFileError as exc:
-            log.error("fhir: %s", exc)
-            failed += 1
-            with connect(settings) as conn:
-                quarantine.put(conn, [quarantine.QuarantineEntry(
-                    source=SOURCE, key=name, version=1, stage="ingest",
-                    reasons=[{"expectation": "readable_file", "message": str(exc)}],
-                    payload={"file": name, "size": path.stat().st_size if path.exists() else None,
-                             "sha256": digest},  # no content: it may hold identifiable data
-                )], run_id)
-            counts, n_cases = StageCounts(quarantined=1), 0
-        cases += n_cases
-        add_counts(total, counts)
-        if progress:
-            progress(1)
-    if files and failed == len(files):
-        raise IngestFailed(f"fhir: none of the {len(files)} bundle files could be read; see `medkb quarantine list`")
-    return {**total.as_dict(), "cases": cases, "files": len(files), "files_skipped": skipped,
-            "files_failed": failed}
+    def stage(conn: Any, path: Path, pseudo: Pseudonymiser) -> tuple[StageCounts, dict[str, int]]:
+        counts, n_cases = stage_bundle(conn, read_fhir_bundle(path, pseudo), run_id)
+        return counts, {"cases": n_cases}
+
+    return stage_record_files(settings, SOURCE, bundle_files(paths), run_id, stage, tallies=("cases",),
+                              what="bundle files", progress=progress)
 
 
 def stage_bundle(conn: Any, records: Iterator[PatientCase | ClinicalRecord | Rejected],

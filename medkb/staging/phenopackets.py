@@ -8,7 +8,6 @@ drop a term). Unreadable files get one quarantine entry each; the other files go
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -17,8 +16,6 @@ from typing import Any
 
 import psycopg2.extras
 
-from medkb.db.postgres import connect, execute
-from medkb.errors import SourceFileError
 from medkb.settings import Settings
 from medkb.sources.hpo_ids import HpoIdMap
 from medkb.sources.phenopacket import SOURCE, PhenopacketCase, phenopacket_files, read_phenopackets
@@ -26,8 +23,8 @@ from medkb.sources.pseudonym import Pseudonymiser
 from medkb.sources.rejected import Rejected
 from medkb.staging import quarantine
 from medkb.staging.documents import StageCounts
-from medkb.staging.ingest import IngestFailed, add_counts, rejected_entry
-from medkb.staging.runs import set_watermark
+from medkb.staging.ingest import rejected_entry
+from medkb.staging.record_files import stage_record_files
 
 log = logging.getLogger(__name__)
 
@@ -52,42 +49,13 @@ ON CONFLICT (source, case_key, hpo_id, excluded) DO UPDATE SET
 
 def ingest_phenopacket_paths(settings: Settings, paths: Sequence[Path], run_id: str, ids: HpoIdMap,
                              progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Stage every phenopacket file under `paths`; return staged/updated/unchanged/quarantined counts."""
-    pseudo = Pseudonymiser(settings.pseudonym_key)
-    files = phenopacket_files(paths)
-    total = StageCounts()
-    skipped = failed = 0
-    notes = {"terms_replaced": 0, "terms_unknown": 0}
-    for path in files:
-        label = pseudo.file_label(path.name)  # file names carry the case id: stored and logged as this
-        digest = _sha256(path)
-        try:
-            with connect(settings) as conn:
-                if digest and execute(conn, "SELECT 1 FROM ingested_files WHERE source = %s AND name = %s "
-                                      "AND sha256 = %s", (SOURCE, label, digest)):
-                    skipped += 1
-                    continue
-                counts, n = stage_phenopackets(conn, read_phenopackets(path, pseudo, ids), run_id, progress)
-                for k in notes:
-                    notes[k] += n[k]
-                execute(conn, "INSERT INTO ingested_files (source, name, sha256, run_id, counts) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        (SOURCE, label, digest, run_id, json.dumps(counts.as_dict())))
-                set_watermark(conn, SOURCE, label, run_id)
-        except SourceFileError as exc:
-            log.error("phenopacket: %s", exc)
-            failed += 1
-            with connect(settings) as conn:
-                quarantine.put(conn, [quarantine.QuarantineEntry(
-                    source=SOURCE, key=label, version=1, stage="ingest",
-                    reasons=[{"expectation": "readable_file", "message": str(exc)}],
-                    payload={"file": label, "sha256": digest},  # no content: it names the case
-                )], run_id)
-            counts = StageCounts(quarantined=1)
-        add_counts(total, counts)
-    if files and failed == len(files):
-        raise IngestFailed(f"phenopacket: none of the {len(files)} files could be read; see `medkb quarantine list`")
-    return {**total.as_dict(), **notes, "files": len(files), "files_skipped": skipped, "files_failed": failed}
+    """Stage every phenopacket file under `paths`; return staged/updated/unchanged/quarantined counts.
+    `progress` ticks once a phenopacket."""
+    def stage(conn: Any, path: Path, pseudo: Pseudonymiser) -> tuple[StageCounts, dict[str, int]]:
+        return stage_phenopackets(conn, read_phenopackets(path, pseudo, ids), run_id, progress)
+
+    return stage_record_files(settings, SOURCE, phenopacket_files(paths), run_id, stage,
+                              tallies=("terms_replaced", "terms_unknown"))
 
 
 def stage_phenopackets(conn: Any, records: Iterable[PhenopacketCase | Rejected], run_id: str,
@@ -127,13 +95,3 @@ def stage_phenopackets(conn: Any, records: Iterable[PhenopacketCase | Rejected],
     notes = {"terms_replaced": sum(1 for c in cases.values() for n in c.notes if n.status == "replaced"),
              "terms_unknown": sum(1 for c in cases.values() for n in c.notes if n.status != "replaced")}
     return counts, notes
-
-
-def _sha256(path: Path) -> str:
-    if not path.is_file():
-        return ""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
