@@ -21,8 +21,8 @@ install-system: ## Debian packages the services need (postgresql, redis, maven, 
 $(STAMP): requirements.lock requirements.in pyproject.toml
 	@bash ops/install-system.sh
 	@if [ ! -x $(PY) ]; then \
-	  free_mb=$$(df --output=avail -BM "$(ROOT)" "$${TMPDIR:-/tmp}" | tail -n +2 | tr -dc '0-9\n' | sort -n | head -1); \
-	  if (( free_mb < $(INSTALL_NEED_MB) )); then \
+	  free_mb=$$({ df --output=avail -BM "$(ROOT)" "$${TMPDIR:-/tmp}" 2>/dev/null || true; } | tail -n +2 | tr -dc '0-9\n' | sort -n | head -1); \
+	  if [ -n "$$free_mb" ] && (( free_mb < $(INSTALL_NEED_MB) )); then \
 	    echo "ERROR [install]: a fresh venv needs about $(INSTALL_NEED_MB) MB free while pip installs (torch's CUDA wheels: 9.3 GB at the peak, 6.3 GB after); $(ROOT) or $${TMPDIR:-/tmp} has $$free_mb MB free" >&2; \
 	    df -h "$(ROOT)" "$${TMPDIR:-/tmp}" >&2; exit 1; \
 	  fi; \
