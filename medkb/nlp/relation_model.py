@@ -7,10 +7,11 @@ grouped bilinear scorer and a few pair features (same sentence, distance, counts
 logit per pair.
 
 The encoder (all-MiniLM-L6-v2, cut to its first layers) is frozen, or only its top layers train
-(`finetune_layers`), with a small transformer layer on top trained with the scorer. A frozen encoder's
-states are computed once and each epoch then costs a few CPU-seconds; the shipped model tunes the top
-2 of 4 layers (about 8 min an epoch on 2 CPU cores), which gained 3.9 dev F1 over the frozen one. A document longer than the encoder's window is covered by overlapping
-windows whose states are averaged where they overlap: nothing is truncated.
+(`finetune_layers`), with a small transformer layer on top trained with the scorer. A frozen
+encoder's states are computed once and each epoch then costs a few CPU-seconds; the shipped model
+tunes the top 2 of 4 layers (about 8 min an epoch on 2 CPU cores), which gained 3.9 dev F1 over the
+frozen one. A document longer than the encoder's window is covered by overlapping windows whose
+states are averaged where they overlap: nothing is truncated.
 """
 
 from __future__ import annotations

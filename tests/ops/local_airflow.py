@@ -37,7 +37,7 @@ def group_alive(pgid: int) -> bool:
 class LocalAirflow:
     def __init__(self, home: Path, port: int, password: str, procs: tuple[str, ...] = PROCS,
                  env: dict[str, str] | None = None) -> None:
-        self.home, self.port, self.password, self.procs = home, port, password, procs
+        self.home, self.password, self.procs = home, password, procs
         self.url = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
